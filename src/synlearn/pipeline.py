@@ -1,0 +1,119 @@
+"""The steps of the reservoir workflow, from resolved config to tidy tables.
+
+Each function is what one Snakemake rule does; the scripts in ``workflow/scripts`` only
+read their inputs, call one of these, and write the outputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import seeding, stats
+from .data.targets import four_sines, sample_periodic_gp
+from .errors import ConfigError
+from .experiments.reservoir import simulate_readout_learning
+from .networks import make_reservoir
+from .studies import Variant
+
+
+def make_targets(variant: Variant, seed: int) -> pd.DataFrame:
+    """One period of every target of ``variant`` as a tidy table (target, step, value).
+
+    Target ``j`` of a random (``gp``) kind is drawn from its own stream, so it is the
+    same function in every study that shares its parameters. ``repeats`` makes a target
+    that spans several base periods with the same smoothness (the kernel's length scale
+    divided by ``repeats``), for the target-length study.
+    """
+    target = variant.params["target"]
+    dt = float(variant.params["protocol"]["dt_ms"])
+    repeats = int(target["repeats"])
+    if target["kind"] == "four_sines":
+        if variant.targets != 1:
+            raise ConfigError(f"study {variant.study!r}: the four_sines target is unique; set targets: 1")
+        values = four_sines(1000.0 / dt, 1.2 * repeats)[None, :]
+    else:
+        n_steps = int(round(float(target["period_ms"]) * repeats / dt))
+        values = np.vstack([
+            sample_periodic_gp(1, n_steps, float(target["length_scale"]) / repeats,
+                               seeding.generator(seed, seeding.TARGET, j))
+            for j in range(variant.targets)
+        ])
+    n_targets, n_steps = values.shape
+    return pd.DataFrame({
+        "target": np.repeat(np.arange(n_targets), n_steps),
+        "step": np.tile(np.arange(n_steps), n_targets),
+        "value": values.ravel(),
+    })
+
+
+def targets_array(table: pd.DataFrame) -> np.ndarray:
+    """Back from the tidy table to an array (n_targets, period_steps)."""
+    wide = table.pivot(index="target", columns="step", values="value").sort_index()
+    return wide.to_numpy(dtype=np.float64)
+
+
+def run_network(variant: Variant, network: int, seed: int, targets: np.ndarray,
+                code: str = "") -> dict[str, pd.DataFrame]:
+    """Train and test every (target x rule setting) of ``variant`` on network ``network``.
+
+    The network, training trials and test trials of network ``i`` come from streams
+    addressed by ``i`` only, so the same network (scaled by its gain) and the same
+    trials appear in every study: comparisons across studies are paired.
+
+    Returns
+    -------
+    dict
+        ``curves``, ``traces`` and ``rates`` tables with the variant's identifying
+        columns, the network index, the seed and the code hash. Traces and rates are
+        recorded for target 0 of network 0 only.
+    """
+    net = variant.params["network"]
+    reservoir = make_reservoir(
+        int(net["n_units"]), float(net["connection_prob"]), float(net["gain"]),
+        seeding.generator(seed, seeding.NETWORK, network), float(net["readout_gain_log10_sd"]),
+    )
+    result = simulate_readout_learning(
+        reservoir, targets, variant.rule_settings(), variant.protocol(),
+        seeding.generator(seed, seeding.TRAIN_TRIALS, network),
+        seeding.generator(seed, seeding.TEST_TRIALS, network),
+        trace_targets=(0,) if network == 0 else (),
+    )
+    ident = {**variant.columns(), "network": network, "seed": seed, "code": code}
+    tables = {}
+    for name in ("curves", "traces", "rates"):
+        table = getattr(result, name)
+        for column, value in reversed(ident.items()):
+            table.insert(0, column, value) if not table.empty else None
+        tables[name] = table
+    return tables
+
+
+def study_statistics(curves: pd.DataFrame, swept: list[str]) -> dict[str, pd.DataFrame]:
+    """All aggregate tables of one study: summary, best settings, comparison, sensitivity."""
+    by = ["variant", *swept]
+    summary = stats.summarise(curves, by=by)
+    best = stats.best_settings(summary, by=by)
+    comparison = stats.compare_rules(curves, best, by=by)
+    sensitivity = stats.rate_sensitivity(summary, by=by)
+    return {"summary": summary, "best": best, "comparison": comparison, "sensitivity": sensitivity}
+
+
+def compile_kernels() -> None:
+    """Run every kernel once on a tiny problem so Numba compiles and caches them.
+
+    Parallel jobs then load the cached machine code instead of each compiling it.
+    """
+    variant_free = {"n_units": 8, "connection_prob": 0.5, "gain": 1.5}
+    from .experiments.reservoir import Protocol, RuleSetting
+
+    reservoir = make_reservoir(**variant_free, rng=np.random.default_rng(0))
+    targets = np.zeros((1, 4))
+    settings = [RuleSetting("delta", 1e-3), RuleSetting("bayes", 1e-3), RuleSetting("rls", 1.0)]
+    for kind in ("trials", "continuous"):
+        simulate_readout_learning(
+            reservoir, targets, settings,
+            Protocol(kind=kind, noise_std=0.1, pulse_ms=2.0, checkpoints=(0, 1), n_test_trials=1,
+                     test_periods=1),
+            np.random.default_rng(1), np.random.default_rng(2), trace_targets=(0,),
+        )

@@ -1,0 +1,307 @@
+"""Figures of the reservoir readout experiment: one function per figure.
+
+Every function takes a mapping ``"{study}_{table}" -> DataFrame`` of the tidy tables
+written by the statistics step and returns a matplotlib Figure. A figure reads tables,
+never simulation state.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+RULE_COLORS = {"delta": "#1f77b4", "bayes": "#d62728", "rls": "#2ca02c"}
+RULE_LABELS = {"delta": "classical (delta)", "bayes": "Bayesian", "rls": "FORCE / RLS"}
+
+
+def _style():
+    sns.set_theme(context="paper", style="ticks", font_scale=1.1)
+
+
+def _best_rows(summary: pd.DataFrame, best: pd.DataFrame, by: list[str] = ()) -> pd.DataFrame:
+    """The summary rows of each rule's best setting."""
+    keys = [*by, "rule", "rate", "forgetting_tau"]
+    chosen = best.dropna(subset=["rate"])[keys].copy()
+    chosen["forgetting_tau"] = chosen["forgetting_tau"].fillna(0.0)
+    return summary.merge(chosen, on=keys)
+
+
+def _finite(values):
+    values = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def _curve(ax, rows, color, label, linestyle="-"):
+    rows = rows.sort_values("trial")
+    trial = rows["trial"].to_numpy()
+    ax.plot(trial, _finite(rows["median"]), color=color, label=label, linestyle=linestyle,
+            marker="o", markersize=3)
+    ax.fill_between(trial, _finite(rows["low"]), _finite(rows["high"]), color=color, alpha=0.2,
+                    linewidth=0)
+
+
+def _setup_curve_axes(ax, title):
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_yscale("log")
+    ax.set_xlabel("training trials")
+    ax.set_ylabel("test MSE (median, 95% CI)")
+    ax.set_title(title)
+
+
+def example(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Target and readout during the last training trial and in the test, best settings."""
+    _style()
+    sources = [("main", "random periodic target")]
+    if "sines_traces" in tables and not tables["sines_traces"].empty:
+        sources.append(("sines", "four sines (Sussillo & Abbott 2009)"))
+    fig, axes = plt.subplots(len(sources), 2, figsize=(10, 3.2 * len(sources)), squeeze=False)
+    for row, (study, title) in enumerate(sources):
+        traces = tables[f"{study}_traces"]
+        best = tables.get(f"{study}_best")
+        last = traces["trial"].max()
+        traces = traces[(traces["trial"] == last) & (traces["target"] == 0)]
+        for col, phase in enumerate(("train", "test")):
+            ax = axes[row, col]
+            shown = traces[traces["phase"] == phase]
+            if shown.empty:
+                ax.set_axis_off()
+                continue
+            first = shown[(shown["rule"] == shown["rule"].iloc[0]) & (shown["rate"] == shown["rate"].iloc[0])]
+            ax.plot(first["time_ms"], first["target_value"], color="black", linewidth=2.5,
+                    alpha=0.35, label="target")
+            for rule, group in shown.groupby("rule"):
+                rate = group["rate"].iloc[0]
+                if best is not None:
+                    pick = best[(best["rule"] == rule) & best["rate"].notna()]
+                    if not pick.empty and (group["rate"] == pick["rate"].iloc[0]).any():
+                        rate = pick["rate"].iloc[0]
+                one = group[(group["rate"] == rate) & group["forgetting_tau"].isna()]
+                ax.plot(one["time_ms"], one["output"], color=RULE_COLORS[rule], linewidth=1,
+                        label=f"{RULE_LABELS[rule]} ({rate:g})")
+            ax.set_title(f"{title}: {'training trial' if phase == 'train' else 'test, weights frozen'} {last}")
+            ax.set_xlabel("time (ms)")
+            ax.set_ylabel("output z")
+        axes[row, 0].legend(fontsize=7, loc="upper right")
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Median test MSE vs trials for the best setting of each rule."""
+    _style()
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    rows = _best_rows(tables["main_summary"], tables["main_best"])
+    for rule, group in rows.groupby("rule"):
+        rate = group["rate"].iloc[0]
+        _curve(ax, group, RULE_COLORS[rule], f"{RULE_LABELS[rule]}, best rate {rate:g}")
+    if "force_summary" in tables:
+        force = _best_rows(tables["force_summary"], tables["force_best"])
+        for rule, group in force.groupby("rule"):
+            _curve(ax, group, RULE_COLORS[rule],
+                   f"{RULE_LABELS[rule]}, alpha {group['rate'].iloc[0]:g} (subset)", "--")
+    _setup_curve_axes(ax, "learning curves, best setting of each rule")
+    ax.legend(fontsize=7)
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
+def _snapshot_trials(summary, wanted=(500, 1000)):
+    trials = sorted(summary["trial"].unique())
+    chosen = [t for t in wanted if t in trials]
+    return chosen or trials[-2:]
+
+
+def mse_vs_rate(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Median test MSE against the (initial) learning rate, after 500 and 1000 trials.
+
+    Settings where at least half of the runs diverged are drawn as crosses at the top.
+    """
+    _style()
+    summary = tables["main_summary"]
+    summary = summary[summary["forgetting_tau"] == 0.0]
+    snapshots = _snapshot_trials(summary)
+    fig, axes = plt.subplots(1, len(snapshots), figsize=(5 * len(snapshots), 4), sharey=True,
+                             squeeze=False)
+    for ax, trial in zip(axes[0], snapshots):
+        at = summary[summary["trial"] == trial]
+        for rule, group in at.groupby("rule"):
+            group = group.sort_values("rate")
+            ok = group["diverged_fraction"] < 0.5
+            med = _finite(group["median"])
+            ax.errorbar(group["rate"][ok], med[ok],
+                        yerr=[med[ok] - _finite(group["low"])[ok], _finite(group["high"])[ok] - med[ok]],
+                        color=RULE_COLORS[rule], marker="o", label=RULE_LABELS[rule], capsize=2)
+            if (~ok).any():
+                ax.plot(group["rate"][~ok], np.full((~ok).sum(), 1.0), "x", color=RULE_COLORS[rule],
+                        markersize=8, label=f"{RULE_LABELS[rule]}: >=50% diverged")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("learning rate eta / initial rate eta0 / alpha")
+        ax.set_title(f"after {trial} trials")
+    axes[0, 0].set_ylabel("test MSE (median, 95% CI)")
+    axes[0, 0].legend(fontsize=7)
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
+def _best_at_last(summary, best, by):
+    rows = _best_rows(summary, best, by)
+    last = rows.groupby(by + ["rule"])["trial"].transform("max")
+    return rows[rows["trial"] == last]
+
+
+def _line_with_band(ax, rows, x, rule):
+    rows = rows.sort_values(x)
+    med = _finite(rows["median"])
+    ax.errorbar(rows[x], med, yerr=[med - _finite(rows["low"]), _finite(rows["high"]) - med],
+                color=RULE_COLORS[rule], marker="o", capsize=2, label=RULE_LABELS[rule])
+
+
+def mse_vs_gain(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Test MSE of each rule's best setting against the network gain g."""
+    _style()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    rows = _best_at_last(tables["gain_summary"], tables["gain_best"], ["variant", "network_gain"])
+    for rule, group in rows.groupby("rule"):
+        _line_with_band(ax, group, "network_gain", rule)
+    ax.set_yscale("log")
+    ax.set_xlabel("gain g")
+    ax.set_ylabel(f"test MSE after {int(rows['trial'].max())} trials")
+    ax.set_title("best rate at each g")
+    ax.legend(fontsize=8)
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
+def alpha_distribution(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Per-synapse learning rates alpha_i of the Bayesian rule over training.
+
+    Left: their distribution at each checkpoint (one initial rate per hue). Right:
+    alpha_i against the unit's readout gain at the last checkpoint; the exact posterior
+    variance predicts ``alpha_i ~ 1 / (g_i^2 sum_t r_i^2)``, i.e. slope -2 in log-log.
+    """
+    _style()
+    rates = tables["main_rates"]
+    rates = rates[(rates["rule"] == "bayes") & rates["forgetting_tau"].isna() & ~rates["diverged"]]
+    eta0s = sorted(rates["rate"].unique())
+    shown = eta0s[:: max(1, len(eta0s) // 3)][:3]
+    rates = rates[rates["rate"].isin(shown)].assign(eta0=lambda d: d["rate"].map("{:g}".format))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    sns.boxplot(data=rates.assign(log_alpha=np.log10(rates["alpha"])), x="trial", y="log_alpha",
+                hue="eta0", ax=axes[0], fliersize=1)
+    axes[0].set_ylabel("log10 alpha_i")
+    axes[0].set_xlabel("training trials")
+    axes[0].set_title("per-synapse learning rates")
+    last = rates[rates["trial"] == rates["trial"].max()]
+    sns.scatterplot(data=last, x="readout_gain", y="alpha", hue="eta0", s=8, ax=axes[1],
+                    linewidth=0)
+    axes[1].set_xscale("log")
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("readout gain g_i of the unit")
+    axes[1].set_ylabel("alpha_i")
+    axes[1].set_title(f"after {int(last['trial'].max())} trials")
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
+def target_length(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Test MSE of each rule's best setting against the target's length."""
+    _style()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    rows = _best_at_last(tables["length_summary"], tables["length_best"], ["variant", "target_repeats"])
+    for rule, group in rows.groupby("rule"):
+        _line_with_band(ax, group, "target_repeats", rule)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("target length (base periods)")
+    ax.set_ylabel(f"test MSE after {int(rows['trial'].max())} trials")
+    ax.set_title("longer random targets")
+    ax.legend(fontsize=8)
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
+def ablation(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Classical/Bayesian MSE ratio with and without private noise and heterogeneity."""
+    _style()
+    comparison = tables["ablation_comparison"]
+    last = comparison[comparison["trial"] == comparison["trial"].max()].copy()
+    last["condition"] = [
+        f"noise {n:g}\nheterogeneity {h:g}"
+        for n, h in zip(last["protocol_noise_std"], last["network_readout_gain_log10_sd"])
+    ]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    sns.barplot(data=last, x="condition", y="ratio", ax=axes[0], color="#888888")
+    axes[0].axhline(1.0, color="black", linewidth=0.8)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("best classical / best Bayesian median MSE")
+    axes[0].set_title(f"after {int(last['trial'].max())} trials")
+    for (condition, group) in comparison.assign(
+        condition=[f"noise {n:g}, het. {h:g}" for n, h in
+                   zip(comparison["protocol_noise_std"], comparison["network_readout_gain_log10_sd"])]
+    ).groupby("condition"):
+        axes[1].plot(group["trial"], group["ratio"], marker="o", label=condition)
+    axes[1].axhline(1.0, color="black", linewidth=0.8)
+    axes[1].set_xscale("symlog", linthresh=10)
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("training trials")
+    axes[1].set_ylabel("classical / Bayesian")
+    axes[1].legend(fontsize=7)
+    axes[0].tick_params(axis="x", labelsize=7)
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
+def protocols(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Learning curves under the trials and the continuous (FORCE-style) protocols."""
+    _style()
+    summary, best = tables["protocols_summary"], tables["protocols_best"]
+    kinds = list(dict.fromkeys(summary["protocol_kind"]))
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5.5 * len(kinds), 4), sharey=True, squeeze=False)
+    rows = _best_rows(summary, best, ["variant", "protocol_kind"])
+    for ax, kind in zip(axes[0], kinds):
+        for rule, group in rows[rows["protocol_kind"] == kind].groupby("rule"):
+            _curve(ax, group, RULE_COLORS[rule], f"{RULE_LABELS[rule]}, best rate {group['rate'].iloc[0]:g}")
+        _setup_curve_axes(ax, f"{kind} protocol, no noise")
+        ax.legend(fontsize=7)
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
+def forgetting(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+    """The Bayesian rule with a forgetting time constant against none and the delta rule."""
+    _style()
+    summary = tables["forgetting_summary"]
+    last = summary["trial"].max()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    delta = summary[summary["rule"] == "delta"]
+    best_delta = delta[delta["trial"] == last].sort_values("median")["rate"].iloc[0]
+    _curve(ax, delta[delta["rate"] == best_delta], RULE_COLORS["delta"],
+           f"{RULE_LABELS['delta']}, best rate {best_delta:g}")
+    bayes = summary[summary["rule"] == "bayes"]
+    taus = sorted(bayes["forgetting_tau"].unique())
+    shades = sns.color_palette("Reds", len(taus) + 1)[1:]
+    for shade, tau in zip(shades[::-1], taus):
+        own = bayes[bayes["forgetting_tau"] == tau]
+        rate = own[own["trial"] == last].sort_values("median")["rate"].iloc[0]
+        label = "no forgetting" if tau == 0 else f"forgetting tau {tau / 1000:g} s"
+        _curve(ax, own[own["rate"] == rate], shade, f"Bayesian, {label}, eta0 {rate:g}")
+    _setup_curve_axes(ax, "forgetting: a floor on the per-synapse rate")
+    ax.legend(fontsize=7)
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig

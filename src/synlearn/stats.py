@@ -1,0 +1,158 @@
+"""Statistics over network x target pairs for the readout-learning tables.
+
+Conventions: a diverged run counts as an infinitely bad run (its MSE is +inf), so a
+median is honest about failures; a setting where at least half the runs diverged is
+excluded from the choice of the best setting, and the excluded fraction is reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SETTING = ["rule", "rate", "forgetting_tau"]
+PAIR = ["network", "target"]
+DIVERGENCE_EXCLUSION = 0.5
+
+
+def bootstrap_median_ci(
+    values: np.ndarray, rng: np.random.Generator, n_boot: int = 2000, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Median of ``values`` and its percentile-bootstrap confidence interval.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Samples; ``inf`` is allowed (a diverged run) and NaN is not.
+    rng : numpy.random.Generator
+    n_boot : int
+        Bootstrap resamples.
+    level : float
+        Coverage of the interval.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return (np.nan, np.nan, np.nan)
+    if np.isnan(values).any():
+        raise ValueError("bootstrap_median_ci got NaN; encode diverged runs as inf")
+    resampled = np.median(values[rng.integers(0, values.size, (n_boot, values.size))], axis=1)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(resampled, [tail, 1.0 - tail])
+    return float(np.median(values)), float(low), float(high)
+
+
+def _scored(curves: pd.DataFrame) -> pd.DataFrame:
+    scored = curves.copy()
+    scored["forgetting_tau"] = scored["forgetting_tau"].fillna(0.0)
+    scored["score"] = np.where(scored["diverged"], np.inf, scored["test_mse"])
+    return scored
+
+
+def summarise(curves: pd.DataFrame, by: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
+    """Median test MSE with a bootstrap 95% interval over pairs, per setting and trial.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        One row per run x checkpoint with columns network, target, rule, rate,
+        forgetting_tau, trial, test_mse, train_mse, diverged, and the ``by`` columns.
+    by : list of str
+        Extra grouping columns (for example ``["variant", "gain"]``).
+    seed : int
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``by + SETTING + [trial, median, low, high, train_median,
+        diverged_fraction, n_runs]``.
+    """
+    by = list(by or [])
+    rng = np.random.default_rng(seed)
+    rows = []
+    for key, group in _scored(curves).groupby(by + SETTING + ["trial"], sort=True):
+        median, low, high = bootstrap_median_ci(group["score"].to_numpy(), rng)
+        train = np.where(group["diverged"], np.inf, group["train_mse"])
+        rows.append(
+            (*key, median, low, high, float(np.median(train)) if len(train) else np.nan,
+             float(group["diverged"].mean()), len(group))
+        )
+    columns = by + SETTING + ["trial", "median", "low", "high", "train_median",
+                              "diverged_fraction", "n_runs"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def best_settings(summary: pd.DataFrame, by: list[str] | None = None, trial: int | None = None) -> pd.DataFrame:
+    """Best rate of each rule: the lowest median test MSE at ``trial`` (default: last).
+
+    Settings where at least half of the runs diverged by that trial are excluded; the
+    returned ``excluded_fraction`` is the fraction of the rule's grid excluded so.
+    """
+    by = list(by or [])
+    rows = []
+    for key, group in summary.groupby(by + ["rule"], sort=True):
+        at = group["trial"].max() if trial is None else trial
+        final = group[group["trial"] == at]
+        eligible = final[final["diverged_fraction"] < DIVERGENCE_EXCLUSION]
+        excluded = 1.0 - len(eligible) / max(len(final), 1)
+        key = key if isinstance(key, tuple) else (key,)
+        if eligible.empty:
+            rows.append((*key, np.nan, np.nan, at, np.nan, excluded))
+            continue
+        best = eligible.loc[eligible["median"].idxmin()]
+        rows.append((*key, best["rate"], best["forgetting_tau"], at, best["median"], excluded))
+    return pd.DataFrame(rows, columns=by + ["rule", "rate", "forgetting_tau", "trial", "median",
+                                            "excluded_fraction"])
+
+
+def compare_rules(
+    curves: pd.DataFrame, best: pd.DataFrame, challenger: str = "bayes", baseline: str = "delta",
+    by: list[str] | None = None,
+) -> pd.DataFrame:
+    """Baseline/challenger ratio of median test MSE and the challenger's win fraction.
+
+    Each rule at its best setting (``best``); at every checkpoint the ratio of the two
+    medians over pairs, and the fraction of (network, target) pairs in which the
+    challenger's test MSE is lower (diverged runs lose).
+    """
+    by = list(by or [])
+    scored = _scored(curves)
+    chosen = best.assign(forgetting_tau=best["forgetting_tau"].fillna(0.0))
+    picked = scored.merge(chosen[by + ["rule", "rate", "forgetting_tau"]], on=by + SETTING)
+    rows = []
+    for key, group in picked.groupby(by + ["trial"], sort=True):
+        wide = group.pivot_table(index=PAIR, columns="rule", values="score", aggfunc="first")
+        if challenger not in wide or baseline not in wide:
+            continue
+        pair = wide[[baseline, challenger]].dropna()
+        med_base, med_chal = np.median(pair[baseline]), np.median(pair[challenger])
+        ratio = med_base / med_chal if med_chal > 0 else np.nan
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append((*key, med_base, med_chal, ratio,
+                     float((pair[challenger] < pair[baseline]).mean()), len(pair)))
+    return pd.DataFrame(rows, columns=by + ["trial", f"{baseline}_median", f"{challenger}_median",
+                                            "ratio", f"{challenger}_win_fraction", "n_pairs"])
+
+
+def rate_sensitivity(summary: pd.DataFrame, by: list[str] | None = None, fold: float = 30.0) -> pd.DataFrame:
+    """How much each rule's median MSE depends on its rate, at each checkpoint.
+
+    ``spread``: max/min of the median over the rule's whole grid. ``window_spread``: the
+    same within the best ``fold``-wide window of rates (e.g. a 30-fold range), the
+    number behind "robust over a 30-fold range of initial learning rates".
+    """
+    by = list(by or [])
+    rows = []
+    plain = summary[summary["forgetting_tau"] == 0.0]
+    for key, group in plain.groupby(by + ["rule", "trial"], sort=True):
+        medians = group.set_index("rate")["median"].sort_index()
+        spread = medians.max() / medians.min() if medians.min() > 0 else np.nan
+        best_window = np.nan
+        for low in medians.index:
+            window = medians[(medians.index >= low) & (medians.index <= low * fold * (1 + 1e-9))]
+            if window.index.max() / low < fold * 0.99 or window.min() <= 0:
+                continue
+            best_window = np.nanmin([best_window, window.max() / window.min()])
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append((*key, spread, best_window))
+    return pd.DataFrame(rows, columns=by + ["rule", "trial", "spread", "window_spread"])

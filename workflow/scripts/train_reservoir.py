@@ -1,0 +1,22 @@
+import logging
+
+import pandas as pd
+
+from synlearn.io import log_to, write_table
+from synlearn.pipeline import run_network, targets_array
+
+log_to(snakemake.log[0])
+targets = targets_array(pd.read_csv(snakemake.input.targets))
+tables = run_network(
+    snakemake.params.variant,
+    int(snakemake.wildcards.network),
+    snakemake.params.seed,
+    targets,
+    code=snakemake.params.code,
+)
+for name, table in tables.items():
+    write_table(table, snakemake.output[name])
+logging.info("diverged runs at the last checkpoint: %d of %d",
+             tables["curves"].groupby(["target", "rule", "rate", "forgetting_tau"], dropna=False)
+             ["diverged"].last().sum(),
+             tables["curves"].groupby(["target", "rule", "rate", "forgetting_tau"], dropna=False).ngroups)
