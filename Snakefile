@@ -6,6 +6,7 @@ results/figures/<name>.png` rebuilds one figure.
 """
 
 import os
+import sys
 
 from snakemake.utils import min_version
 
@@ -13,9 +14,23 @@ min_version("8.10")
 
 # One thread per job: parallelism comes from jobs side by side, and BLAS or Numba
 # thread pools in every job would oversubscribe the cores.
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                  "NUMBA_NUM_THREADS"):
+for _variable in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+):
     os.environ.setdefault(_variable, "1")
+
+# The package in src/ is what every job imports, installed or not (and inside
+# --use-conda environments, which hold only its dependencies).
+_SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, _SRC)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [_SRC] + [p for p in os.getenv("PYTHONPATH", "").split(os.pathsep) if p]
+    )
+)
 
 
 # The paper-scale default, unless a whole config is given with --configfile (Snakemake
@@ -23,6 +38,12 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 if "reservoir" not in config:
 
     configfile: "config/config.yaml"
+
+
+wildcard_constraints:
+    study=r"[A-Za-z][A-Za-z0-9_]*",
+    variant=r"v\d+",
+    network=r"\d+",
 
 
 include: "workflow/rules/common.smk"
@@ -33,6 +54,6 @@ include: "workflow/rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_figures(),
-    default_target: True

@@ -37,7 +37,8 @@ def bootstrap_median_ci(
         raise ValueError("bootstrap_median_ci got NaN; encode diverged runs as inf")
     resampled = np.median(values[rng.integers(0, values.size, (n_boot, values.size))], axis=1)
     tail = (1.0 - level) / 2.0
-    low, high = np.quantile(resampled, [tail, 1.0 - tail])
+    # No interpolation: with diverged runs (inf) it would compute inf - inf.
+    low, high = np.quantile(resampled, [tail, 1.0 - tail], method="inverted_cdf")
     return float(np.median(values)), float(low), float(high)
 
 

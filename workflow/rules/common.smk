@@ -13,20 +13,22 @@ try:
 except ConfigError as error:
     raise WorkflowError(f"invalid config: {error}") from None
 
-wildcard_constraints:
-    study=r"[A-Za-z][A-Za-z0-9_]*",
-    variant=r"v\d+",
-    network=r"\d+",
-
 
 RESULTS = "results"
 SEED = config["seed"]
 
-# Hashes of the code each compute rule depends on: Snakemake does not see src/ edits.
+# Hashes of the code behind each step (Snakemake does not see src/ edits).
 CODE = {
     "targets": code_hash("data", "seeding.py", "studies.py", "pipeline.py"),
-    "reservoir": code_hash("kernels", "experiments", "networks.py", "seeding.py",
-                           "studies.py", "pipeline.py", "_jit.py"),
+    "reservoir": code_hash(
+        "kernels",
+        "experiments",
+        "networks.py",
+        "seeding.py",
+        "studies.py",
+        "pipeline.py",
+        "_jit.py",
+    ),
     "stats": code_hash("stats.py", "pipeline.py"),
     "plots": code_hash("plots"),
 }
@@ -35,7 +37,9 @@ FIGURES = {}  # figure name -> the studies whose tables it reads; filled by figu
 
 
 def all_figures():
-    return [f"{RESULTS}/figures/{name}.{ext}" for name in FIGURES for ext in ("png", "pdf")]
+    return [
+        f"{RESULTS}/figures/{name}.{ext}" for name in FIGURES for ext in ("png", "pdf")
+    ]
 
 
 def variant_of(wildcards):
@@ -60,3 +64,37 @@ def swept_columns(study):
 
 def study_table(study, table):
     return f"{RESULTS}/reservoir/{study}/{table}.csv"
+
+
+# Each figure: the tables it reads, by study. A figure whose studies are not in the
+# config is not built (a user may drop a study to save time).
+FIGURE_TABLES = {
+    "reservoir_example": {"main": ["traces", "best"], "sines": ["traces", "best"]},
+    "reservoir_learning_curves": {
+        "main": ["summary", "best"],
+        "force": ["summary", "best"],
+    },
+    "reservoir_mse_vs_rate": {"main": ["summary"]},
+    "reservoir_mse_vs_gain": {"gain": ["summary", "best"]},
+    "reservoir_alpha_distribution": {"main": ["rates"]},
+    "reservoir_target_length": {"length": ["summary", "best"]},
+    "reservoir_ablation": {"ablation": ["comparison"]},
+    "reservoir_protocols": {"protocols": ["summary", "best"]},
+    "reservoir_forgetting": {"forgetting": ["summary"]},
+}
+REQUIRED_STUDY = {
+    "reservoir_mse_vs_gain": "gain",
+    "reservoir_target_length": "length",
+    "reservoir_ablation": "ablation",
+    "reservoir_protocols": "protocols",
+    "reservoir_forgetting": "forgetting",
+}
+
+
+def figure_inputs(name):
+    return {
+        f"{study}_{table}": study_table(study, table)
+        for study, tables in FIGURE_TABLES[name].items()
+        if study in STUDIES
+        for table in tables
+    }

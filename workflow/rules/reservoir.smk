@@ -4,6 +4,8 @@ rule compile_kernels:
         touch(f"{RESULTS}/.kernels-compiled-{CODE['reservoir']}"),
     log:
         f"{RESULTS}/logs/compile_kernels.log",
+    conda:
+        "../envs/synlearn.yaml"
     script:
         "../scripts/compile_kernels.py"
 
@@ -17,13 +19,15 @@ rule reservoir_train:
         curves=f"{RESULTS}/reservoir/{{study}}/{{variant}}/network{{network}}/curves.csv",
         traces=f"{RESULTS}/reservoir/{{study}}/{{variant}}/network{{network}}/traces.csv",
         rates=f"{RESULTS}/reservoir/{{study}}/{{variant}}/network{{network}}/rates.csv",
-    params:
-        variant=variant_of,
-        seed=SEED,
-        code=CODE["reservoir"],
     log:
         f"{RESULTS}/logs/reservoir/{{study}}/{{variant}}/network{{network}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/reservoir/{{study}}/{{variant}}/network{{network}}.tsv"
+    conda:
+        "../envs/synlearn.yaml"
+    params:
+        variant=variant_of,
+        seed=SEED,
+        code=CODE["reservoir"],
     script:
         "../scripts/train_reservoir.py"

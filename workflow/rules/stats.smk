@@ -12,10 +12,12 @@ rule reservoir_statistics:
         best=f"{RESULTS}/reservoir/{{study}}/best.csv",
         comparison=f"{RESULTS}/reservoir/{{study}}/comparison.csv",
         sensitivity=f"{RESULTS}/reservoir/{{study}}/sensitivity.csv",
+    log:
+        f"{RESULTS}/logs/stats/{{study}}.log",
+    conda:
+        "../envs/synlearn.yaml"
     params:
         swept=lambda wildcards: swept_columns(wildcards.study),
         code=CODE["stats"],
-    log:
-        f"{RESULTS}/logs/stats/{{study}}.log",
     script:
         "../scripts/study_statistics.py"
