@@ -19,18 +19,17 @@ SEED = config["seed"]
 
 # Hashes of the code behind each step (Snakemake does not see src/ edits).
 CODE = {
-    "targets": code_hash("data", "seeding.py", "studies.py", "pipeline.py"),
+    "targets": code_hash("data/targets.py", "seeding.py", "pipeline.py"),
     "reservoir": code_hash(
-        "kernels",
-        "experiments",
+        "kernels/reservoir.py",
+        "experiments/reservoir.py",
         "networks.py",
         "seeding.py",
-        "studies.py",
         "pipeline.py",
         "_jit.py",
     ),
     "stats": code_hash("stats.py", "pipeline.py"),
-    "plots": code_hash("plots"),
+    "plots": code_hash("plots/reservoir.py"),
 }
 
 FIGURES = {}  # figure name -> the studies whose tables it reads; filled by figures.smk
