@@ -83,8 +83,8 @@ def run_network(variant: Variant, network: int, seed: int, targets: np.ndarray,
     tables = {}
     for name in ("curves", "traces", "rates"):
         table = getattr(result, name)
-        for column, value in reversed(ident.items()):
-            table.insert(0, column, value) if not table.empty else None
+        if not table.empty:
+            table = pd.concat([pd.DataFrame(ident, index=table.index), table], axis=1)
         tables[name] = table
     return tables
 
@@ -104,10 +104,9 @@ def compile_kernels() -> None:
 
     Parallel jobs then load the cached machine code instead of each compiling it.
     """
-    variant_free = {"n_units": 8, "connection_prob": 0.5, "gain": 1.5}
     from .experiments.reservoir import Protocol, RuleSetting
 
-    reservoir = make_reservoir(**variant_free, rng=np.random.default_rng(0))
+    reservoir = make_reservoir(8, 0.5, 1.5, np.random.default_rng(0))
     targets = np.zeros((1, 4))
     settings = [RuleSetting("delta", 1e-3), RuleSetting("bayes", 1e-3), RuleSetting("rls", 1.0)]
     for kind in ("trials", "continuous"):
