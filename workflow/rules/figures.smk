@@ -9,7 +9,11 @@ for _name in FIGURE_TABLES:
         input:
             **figure_inputs(_name),
         output:
-            png=f"{RESULTS}/figures/{_name}.png",
+            png=report(
+                f"{RESULTS}/figures/{_name}.png",
+                caption=f"../report/{_name}.rst",
+                category="Reservoir readout learning",
+            ),
             pdf=f"{RESULTS}/figures/{_name}.pdf",
         log:
             f"{RESULTS}/logs/figures/{_name}.log",
