@@ -176,3 +176,27 @@ def test_continuous_kernel_without_feedback_follows_twin():
     path = autonomous_twin(reservoir, x0, 50, 0.1)
     np.testing.assert_allclose(x[:, 0], path[-1], rtol=1e-10, atol=1e-12)
     np.testing.assert_array_equal(x[:, 0], x[:, 1])
+
+
+def test_kernel_tanh_is_within_3_ulp_of_numpy_and_keeps_nan():
+    grid = np.concatenate([np.linspace(-30, 30, 120001), np.logspace(-300, 1.6, 4000),
+                           -np.logspace(-300, 1.6, 4000), [0.0, -0.0, 0.25, -0.25, 19.99, 20.01]])
+    out = np.empty((1, grid.size))
+    kernels.tanh_array(grid[None, :], out)
+    reference = np.tanh(grid)
+    ulps = np.abs(out[0] - reference) / np.spacing(np.abs(reference))
+    assert ulps.max() <= 3
+    assert np.all(np.sign(out[0]) == np.sign(reference))
+    special = np.array([[np.nan, np.inf, -np.inf]])
+    kernels.tanh_array(special, out[:, :3])
+    assert np.isnan(out[0, 0]) and out[0, 1] == 1.0 and out[0, 2] == -1.0
+
+
+def test_kernel_tanh_does_not_depend_on_the_position_in_a_batch():
+    values = np.random.default_rng(11).standard_normal(257) * 5
+    whole = np.empty((1, 257))
+    kernels.tanh_array(values[None, :], whole)
+    for start, width in ((0, 1), (1, 3), (5, 7), (2, 255)):
+        part = np.empty((1, width))
+        kernels.tanh_array(values[None, start:start + width], part)
+        np.testing.assert_array_equal(part[0], whole[0, start:start + width])

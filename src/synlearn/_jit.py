@@ -10,6 +10,10 @@ run must be bit-identical whether it is simulated alone or inside a batch. With
 of a loop and in its scalar remainder, which breaks that. The hot loops vectorise
 without fastmath because they run elementwise over the batch axis.
 
+``error_model="numpy"``: a float division by zero gives inf or NaN (which the divergence
+checks catch) instead of raising. Numba's default Python error model puts a zero test
+before every division, and that test alone stops LLVM from vectorising a loop.
+
 A kernel that wants the safe subset (no ``nnan``/``ninf``, so NaN checks survive) asks
 for ``fastmath=SAFE_FASTMATH``. Never compile one Python function with two option sets:
 Numba's cache key ignores ``fastmath``, so the variants silently alias.
@@ -23,8 +27,8 @@ SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
 
 
 def njit(*args, **kwargs):
-    """``numba.njit`` with the project's options (cached, no GIL, no fastmath)."""
-    options = {"cache": True, "nogil": True, "fastmath": False}
+    """``numba.njit`` with the project's options (cached, no GIL, no fastmath, NumPy errors)."""
+    options = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
     options.update(kwargs)
     if isinstance(options["fastmath"], frozenset):
         options["fastmath"] = set(options["fastmath"])

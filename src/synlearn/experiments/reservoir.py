@@ -295,7 +295,9 @@ def simulate_readout_learning(
         trial_steps = period
         x = np.empty((reservoir.n_units, batch.n_runs))
         x[:] = protocol.init_std * train_rng.standard_normal(reservoir.n_units)[:, None]
-        state = [x, np.tanh(x)]
+        rates = np.empty_like(x)
+        kernels.tanh_array(x, rates)
+        state = [x, rates]
     global_step = 0
 
     rows, trace_frames, rate_frames = [], [], []
