@@ -166,21 +166,28 @@ def _line_with_band(ax, rows, x, rule):
                 color=RULE_COLORS[rule], marker="o", capsize=2, label=RULE_LABELS[rule])
 
 
-def mse_vs_gain(tables: dict[str, pd.DataFrame]) -> plt.Figure:
-    """Test MSE of each rule's best setting against the network gain g."""
+def _best_against(tables, study, column, xlabel, title, log2_x=False):
+    """Test MSE at the last checkpoint of each rule's best rate against a swept parameter."""
     _style()
     fig, ax = plt.subplots(figsize=(5, 4))
-    rows = _best_at_last(tables["gain_summary"], tables["gain_best"], ["variant", "network_gain"])
+    rows = _best_at_last(tables[f"{study}_summary"], tables[f"{study}_best"], ["variant", column])
     for rule, group in rows.groupby("rule"):
-        _line_with_band(ax, group, "network_gain", rule)
+        _line_with_band(ax, group, column, rule)
+    if log2_x:
+        ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("gain g")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(f"test MSE after {int(rows['trial'].max())} trials")
-    ax.set_title("best rate at each g")
+    ax.set_title(title)
     ax.legend(fontsize=8)
     sns.despine(fig)
     fig.tight_layout()
     return fig
+
+
+def mse_vs_gain(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Test MSE of each rule's best setting against the network gain g."""
+    return _best_against(tables, "gain", "network_gain", "gain g", "best rate at each g")
 
 
 def alpha_distribution(tables: dict[str, pd.DataFrame]) -> plt.Figure:
@@ -217,20 +224,8 @@ def alpha_distribution(tables: dict[str, pd.DataFrame]) -> plt.Figure:
 
 def target_length(tables: dict[str, pd.DataFrame]) -> plt.Figure:
     """Test MSE of each rule's best setting against the target's length."""
-    _style()
-    fig, ax = plt.subplots(figsize=(5, 4))
-    rows = _best_at_last(tables["length_summary"], tables["length_best"], ["variant", "target_repeats"])
-    for rule, group in rows.groupby("rule"):
-        _line_with_band(ax, group, "target_repeats", rule)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("target length (base periods)")
-    ax.set_ylabel(f"test MSE after {int(rows['trial'].max())} trials")
-    ax.set_title("longer random targets")
-    ax.legend(fontsize=8)
-    sns.despine(fig)
-    fig.tight_layout()
-    return fig
+    return _best_against(tables, "length", "target_repeats", "target length (base periods)",
+                         "longer random targets", log2_x=True)
 
 
 def ablation(tables: dict[str, pd.DataFrame]) -> plt.Figure:
