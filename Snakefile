@@ -44,12 +44,15 @@ wildcard_constraints:
     study=r"[A-Za-z][A-Za-z0-9_]*",
     variant=r"v\d+",
     network=r"\d+",
+    feedback=r"linear|cerebellar|rl",
+    seed=r"\d+",
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/targets.smk"
 include: "workflow/rules/reservoir.smk"
 include: "workflow/rules/stats.smk"
+include: "workflow/rules/synapse.smk"
 include: "workflow/rules/figures.smk"
 
 

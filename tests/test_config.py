@@ -58,6 +58,14 @@ def test_shipped_configs_are_valid(name):
          "'online' is not one of ['trials', 'continuous']", "reservoir/defaults/protocol/kind"),
         (lambda c: c["reservoir"]["defaults"]["protocol"].update(dt_ms=0),
          "less than or equal to the minimum of 0", "reservoir/defaults/protocol/dt_ms"),
+        (lambda c: c["synapse"].update(feedbacks=["linear", "purkinje"]),
+         "'purkinje' is not one of ['linear', 'cerebellar', 'rl']", "synapse/feedbacks/1"),
+        (lambda c: c["synapse"].update(duration_tau=-5),
+         "less than or equal to the minimum of 0", "synapse/duration_tau"),
+        (lambda c: c["synapse"]["classical_etas"].update(low=0),
+         "less than or equal to the minimum of 0", "synapse/classical_etas/low"),
+        (lambda c: c["synapse"].update(noise_variance="average"),
+         "'average' is not one of ['paper', 'constant', 'exact']", "synapse/noise_variance"),
     ],
 )
 def test_bad_config_is_rejected_with_the_key_named(edit, message, path):

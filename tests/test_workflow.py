@@ -13,8 +13,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-FIGURES = ["example", "learning_curves", "mse_vs_rate", "mse_vs_gain", "alpha_distribution",
-           "target_length", "ablation", "protocols", "forgetting"]
+FIGURES = [f"reservoir_{name}" for name in (
+    "example", "learning_curves", "mse_vs_rate", "mse_vs_gain", "alpha_distribution",
+    "target_length", "ablation", "protocols", "forgetting")] + [
+    f"synapse_{name}" for name in ("timeseries", "mse_vs_eta", "rate_dependence")]
 
 pytestmark = pytest.mark.workflow
 
@@ -31,7 +33,7 @@ def test_dry_run_of_the_default_config_lists_every_figure():
     result = snakemake("-n", "--cores", "1")
     out = result.stdout + result.stderr
     for name in FIGURES:
-        assert f"figure_reservoir_{name} " in out, name
+        assert f"figure_{name} " in out, name
     assert "reservoir_train" in out
 
 
@@ -74,7 +76,7 @@ def test_quick_config_builds_every_figure(quick_run):
     work, seconds = quick_run
     for name in FIGURES:
         for ext in ("png", "pdf"):
-            figure = work / "results" / "figures" / f"reservoir_{name}.{ext}"
+            figure = work / "results" / "figures" / f"{name}.{ext}"
             assert figure.stat().st_size > 5000, figure
     assert seconds < 600
     curves = pd.read_csv(work / "results/reservoir/main/curves.csv")
@@ -83,6 +85,10 @@ def test_quick_config_builds_every_figure(quick_run):
     assert len(curves) == 2 * 2 * 6 * 5  # networks x targets x settings x checkpoints
     benchmark = work / "results/benchmarks/reservoir/main/v0/network0.tsv"
     assert "cpu_time" in benchmark.read_text()
+    comparison = pd.read_csv(work / "results/synapse/comparison.csv").set_index("feedback")
+    assert set(comparison.index) == {"linear", "cerebellar", "rl"}
+    assert (comparison["n_seeds"] == 2).all()
+    assert comparison["bayes_mse"].notna().all() and comparison["best_classical_mse"].notna().all()
 
 
 def test_rebuilding_one_figure_reruns_only_that_figure(quick_run):

@@ -29,7 +29,14 @@ CODE = {
         "_jit.py",
     ),
     "stats": code_hash("stats.py", "pipeline.py"),
-    "plots": code_hash("plots/reservoir.py"),
+    "synapse": code_hash(
+        "kernels/synapse.py",
+        "experiments/synapse.py",
+        "synapse_pipeline.py",
+        "seeding.py",
+        "_jit.py",
+    ),
+    "plots": code_hash("plots"),
 }
 
 FIGURES = {}  # figure name -> the studies whose tables it reads; filled by figures.smk
@@ -90,10 +97,47 @@ REQUIRED_STUDY = {
 }
 
 
+SYNAPSE = config.get("synapse")
+SYNAPSE_FIGURE_TABLES = {
+    "synapse_timeseries": ["timeseries"],
+    "synapse_mse_vs_eta": ["summary"],
+    "synapse_rate_dependence": ["rates"],
+}
+
+
 def figure_inputs(name):
+    """The tables a figure reads, by the name its plot function receives them under."""
+    if name in SYNAPSE_FIGURE_TABLES:
+        return {t: f"{RESULTS}/synapse/{t}.csv" for t in SYNAPSE_FIGURE_TABLES[name]}
     return {
         f"{study}_{table}": study_table(study, table)
         for study, tables in FIGURE_TABLES[name].items()
         if study in STUDIES
         for table in tables
     }
+
+
+def built_figures():
+    """Figures whose studies are configured, with the plot module that draws them."""
+    figures = {}
+    if "main" in STUDIES:
+        for name in FIGURE_TABLES:
+            if REQUIRED_STUDY.get(name, "main") in STUDIES:
+                figures[name] = "reservoir"
+    if SYNAPSE:
+        figures.update({name: "synapse" for name in SYNAPSE_FIGURE_TABLES})
+    return figures
+
+
+def synapse_summaries(wildcards):
+    return [
+        f"{RESULTS}/synapse/{feedback}/seed{seed}/summary.csv"
+        for feedback in SYNAPSE["feedbacks"]
+        for seed in range(SYNAPSE["seeds"])
+    ]
+
+
+def synapse_tables(kind):
+    return [
+        f"{RESULTS}/synapse/{feedback}/{kind}.csv" for feedback in SYNAPSE["feedbacks"]
+    ]

@@ -1,7 +1,5 @@
-for _name in FIGURE_TABLES:
-    if "main" not in STUDIES or REQUIRED_STUDY.get(_name, "main") not in STUDIES:
-        continue
-    FIGURES[_name] = list(FIGURE_TABLES[_name])
+for _name, _module in built_figures().items():
+    FIGURES[_name] = _module
 
     rule:
         name:
@@ -12,7 +10,11 @@ for _name in FIGURE_TABLES:
             png=report(
                 f"{RESULTS}/figures/{_name}.png",
                 caption=f"../report/{_name}.rst",
-                category="Reservoir readout learning",
+                category=(
+                    "Reservoir readout learning"
+                    if _module == "reservoir"
+                    else "Single-synapse Bayesian filtering"
+                ),
             ),
             pdf=f"{RESULTS}/figures/{_name}.pdf",
         log:
@@ -20,7 +22,8 @@ for _name in FIGURE_TABLES:
         conda:
             "../envs/synlearn.yaml"
         params:
-            function=_name.removeprefix("reservoir_"),
+            module=_module,
+            function=_name.removeprefix(f"{_module}_"),
             code=CODE["plots"],
         script:
             "../scripts/plot_figure.py"
