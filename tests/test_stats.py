@@ -66,7 +66,7 @@ def test_rate_sensitivity_over_a_window():
 def test_synapse_comparison_picks_the_best_eligible_eta():
     rows = []
     for seed in range(3):
-        rows.append(dict(feedback="linear", rule="bayesian", eta=np.nan, seed=seed,
+        rows.append(dict(feedback="linear", rule="bayes", eta=np.nan, seed=seed,
                          mse=0.010 + 0.001 * seed, coverage_2sd=0.95, diverged=False))
         for eta, mse, diverged in ((1e-3, 0.05, False), (1e-2, 0.02, False),
                                    (1e-1, 0.001, seed < 2)):  # mostly diverged: excluded

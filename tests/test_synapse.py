@@ -178,7 +178,7 @@ def test_bayesian_beats_every_classical_rate_with_linear_feedback():
     etas = np.logspace(-3, -2, 5)
     table = ex.simulate(ex.SynapseModel("linear"), duration_tau=8, classical_etas=etas,
                         seed=1).summary()
-    bayes = table[table.rule == "bayesian"]["mse"].iloc[0]
+    bayes = table[table.rule == "bayes"]["mse"].iloc[0]
     best = table[table.rule == "classical"]["mse"].min()
     # the classical curve is convex in log eta with its minimum inside this range
     classical = table[table.rule == "classical"]["mse"].to_numpy()
@@ -290,7 +290,7 @@ def test_tables_have_the_documented_columns():
 
     summary = ex.run_summary("cerebellar", n_synapses=50, tau=20.0, duration_tau=5,
                              classical_etas=(1e-3, 1.0), seed=2)
-    assert list(summary.rule) == ["bayesian", "classical", "classical"]
+    assert list(summary.rule) == ["bayes", "classical", "classical"]
     assert {"feedback", "rule", "eta", "seed", "mse", "coverage_2sd", "diverged",
             "n_spikes"} <= set(summary.columns)
     assert summary["seed"].eq(2).all()

@@ -170,7 +170,7 @@ def synapse_comparison(summary: pd.DataFrame) -> pd.DataFrame:
     ----------
     summary : pandas.DataFrame
         One row per feedback x rule x eta x seed with columns feedback, rule
-        (``bayesian`` or ``classical``), eta, seed, mse, coverage_2sd, diverged.
+        (``bayes`` or ``classical``), eta, seed, mse, coverage_2sd, diverged.
 
     Returns
     -------
@@ -181,7 +181,7 @@ def synapse_comparison(summary: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for feedback, group in summary.groupby("feedback", sort=True):
-        bayes = group[group["rule"] == "bayesian"]
+        bayes = group[group["rule"] == "bayes"]
         classical = group[group["rule"] == "classical"]
         per_eta = classical.groupby("eta").agg(mse=("mse", "mean"), sd=("mse", "std"),
                                                diverged=("diverged", "mean"))

@@ -290,7 +290,7 @@ class SynapseRun:
             coverage = float(np.sum(self.coverage_sum) / (n * self.n_grid)) \
                 if self.n_grid else float("nan")
             bad = bool(self.diverged[-1]) or not math.isfinite(mse)
-            rows.append({**base, "rule": "bayesian", "eta": float("nan"),
+            rows.append({**base, "rule": "bayes", "eta": float("nan"),
                          "mse": float("nan") if bad else mse,
                          "coverage_2sd": float("nan") if bad else coverage,
                          "diverged": bad})

@@ -120,7 +120,7 @@ def plot_mse_vs_learning_rate(summary: pd.DataFrame, *,
     for ax, feedback in zip(axes, feedbacks):
         part = summary[(summary.feedback == feedback) & np.isfinite(summary["mse"])]
         classical = part[part.rule == "classical"]
-        bayes = part[part.rule == "bayesian"]
+        bayes = part[part.rule == "bayes"]
         if not classical.empty:
             sns.lineplot(data=classical, x="eta", y="mse", ax=ax, color="black",
                          marker="o", markersize=3, errorbar="sd", label="classical")
