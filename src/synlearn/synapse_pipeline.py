@@ -67,3 +67,15 @@ def rate_table(config: dict, feedback: str, base_seed: int) -> pd.DataFrame:
     options.pop("noise_variance")
     return synapse.run_rate_table(feedback, seed=run_seed(base_seed, feedback, 0),
                                   duration_tau=float(config["rates_tau"]), **options)
+
+
+def compile_kernels() -> None:
+    """Run every synapse kernel once on a tiny problem so Numba compiles and caches them."""
+    for feedback in FEEDBACKS:
+        for method in ("event", "dense"):
+            model = synapse.SynapseModel(feedback, n_synapses=4)
+            recorded = (0,) if method == "event" else ()  # the dense twin records nothing
+            synapse.simulate(model, duration_tau=0.001, burn_in_tau=0.0,
+                             classical_etas=(1e-3,), seed=0, method=method,
+                             record_synapses=recorded, measure_every_tau=0.0005,
+                             record_every_tau=0.0005)

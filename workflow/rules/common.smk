@@ -4,7 +4,7 @@ from snakemake.utils import validate
 
 from synlearn.errors import ConfigError
 from synlearn.io import code_hash
-from synlearn.studies import resolve_studies
+from synlearn.studies import find_variant, resolve_studies
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -49,10 +49,10 @@ def all_figures():
 
 
 def variant_of(wildcards):
-    for variant in STUDIES[wildcards.study]:
-        if variant.name == wildcards.variant:
-            return variant
-    raise WorkflowError(f"no variant {wildcards.variant} in study {wildcards.study}")
+    try:
+        return find_variant(STUDIES, wildcards.study, wildcards.variant)
+    except KeyError as error:
+        raise WorkflowError(str(error)) from None
 
 
 def network_tables(wildcards, table="curves"):

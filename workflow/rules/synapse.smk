@@ -1,5 +1,19 @@
+rule compile_synapse_kernels:
+    """Compile and cache the synapse kernels once, so parallel jobs do not all compile."""
+    output:
+        touch(f"{RESULTS}/.synapse-kernels-compiled-{CODE['synapse']}"),
+    log:
+        f"{RESULTS}/logs/compile_synapse_kernels.log",
+    conda:
+        "../envs/synlearn.yaml"
+    script:
+        "../scripts/compile_synapse_kernels.py"
+
+
 rule synapse_summary:
     """MSE and coverage of the Bayesian synapse and all classical rates, one seed."""
+    input:
+        rules.compile_synapse_kernels.output,
     output:
         f"{RESULTS}/synapse/{{feedback}}/seed{{seed}}/summary.csv",
     log:
@@ -18,6 +32,8 @@ rule synapse_summary:
 
 rule synapse_timeseries:
     """A few synapses' true weight and posterior through time (figure a)."""
+    input:
+        rules.compile_synapse_kernels.output,
     output:
         f"{RESULTS}/synapse/{{feedback}}/timeseries.csv",
     log:
@@ -34,6 +50,8 @@ rule synapse_timeseries:
 
 rule synapse_rates:
     """Per synapse: rate, normalised variability and learning rate (figure c)."""
+    input:
+        rules.compile_synapse_kernels.output,
     output:
         f"{RESULTS}/synapse/{{feedback}}/rates.csv",
     log:
