@@ -61,6 +61,15 @@ def test_rate_sensitivity_over_a_window():
     sensitivity = stats.rate_sensitivity(stats.summarise(curves), fold=30).iloc[0]
     assert sensitivity["spread"] == pytest.approx(10.0)
     assert sensitivity["window_spread"] == pytest.approx(2.0)  # 1e-3 .. 3e-2
+    assert sensitivity["window_low"] == 1e-3
+
+
+def test_default_window_is_one_and_a_half_decades_of_a_half_decade_grid():
+    rates = [1e-4, 3.16e-4, 1e-3, 3.16e-3, 1e-2]
+    curves = make_curves({("bayes", r): [m] * 4 for r, m in zip(rates, [0.9, 0.3, 0.2, 0.25, 0.5])})
+    sensitivity = stats.rate_sensitivity(stats.summarise(curves)).iloc[0]
+    assert sensitivity["window_low"] == 3.16e-4  # 3.16e-4 .. 1e-2 is 31.6-fold
+    assert sensitivity["window_spread"] == pytest.approx(0.5 / 0.2)
 
 
 def test_synapse_comparison_picks_the_best_eligible_eta():

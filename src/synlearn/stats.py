@@ -135,12 +135,15 @@ def compare_rules(
                                             "ratio", f"{challenger}_win_fraction", "n_pairs"])
 
 
-def rate_sensitivity(summary: pd.DataFrame, by: list[str] | None = None, fold: float = 30.0) -> pd.DataFrame:
+def rate_sensitivity(summary: pd.DataFrame, by: list[str] | None = None,
+                     fold: float = 10**1.5) -> pd.DataFrame:
     """How much each rule's median MSE depends on its rate, at each checkpoint.
 
     ``spread``: max/min of the median over the rule's whole grid. ``window_spread``: the
-    same within the best ``fold``-wide window of rates (e.g. a 30-fold range), the
-    number behind "robust over a 30-fold range of initial learning rates".
+    same within the best ``fold``-wide window of rates, the number behind "robust over
+    a roughly 30-fold range of initial learning rates". The default is 1.5 decades
+    (31.6-fold), which half-decade grids such as 3.16e-4 .. 1e-2 span exactly.
+    ``window_low`` is the lowest rate of that window.
     """
     by = list(by or [])
     rows = []
@@ -148,15 +151,17 @@ def rate_sensitivity(summary: pd.DataFrame, by: list[str] | None = None, fold: f
     for key, group in plain.groupby(by + ["rule", "trial"], sort=True):
         medians = group.set_index("rate")["median"].sort_index()
         spread = medians.max() / medians.min() if medians.min() > 0 else np.nan
-        best_window = np.nan
+        best_window, best_low = np.nan, np.nan
         for low in medians.index:
-            window = medians[(medians.index >= low) & (medians.index <= low * fold * (1 + 1e-9))]
+            window = medians[(medians.index >= low) & (medians.index <= low * fold * 1.001)]
             if window.index.max() / low < fold * 0.99 or window.min() <= 0:
                 continue
-            best_window = np.nanmin([best_window, window.max() / window.min()])
+            ratio = window.max() / window.min()
+            if not ratio >= best_window:  # also true while best_window is NaN
+                best_window, best_low = ratio, low
         key = key if isinstance(key, tuple) else (key,)
-        rows.append((*key, spread, best_window))
-    return pd.DataFrame(rows, columns=by + ["rule", "trial", "spread", "window_spread"])
+        rows.append((*key, spread, best_window, best_low))
+    return pd.DataFrame(rows, columns=by + ["rule", "trial", "spread", "window_spread", "window_low"])
 
 
 def synapse_comparison(summary: pd.DataFrame) -> pd.DataFrame:
