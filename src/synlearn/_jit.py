@@ -14,24 +14,19 @@ without fastmath because they run elementwise over the batch axis.
 checks catch) instead of raising. Numba's default Python error model puts a zero test
 before every division, and that test alone stops LLVM from vectorising a loop.
 
-A kernel that wants the safe subset (no ``nnan``/``ninf``, so NaN checks survive) asks
-for ``fastmath=SAFE_FASTMATH``. Never compile one Python function with two option sets:
-Numba's cache key ignores ``fastmath``, so the variants silently alias.
+If a kernel ever needs fastmath, keep ``nnan``/``ninf`` out so NaN checks survive, and
+never compile one Python function with two option sets: Numba's cache key ignores
+``fastmath``, so the variants silently alias.
 """
 
 from __future__ import annotations
 
 import numba
 
-SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
-
-
 def njit(*args, **kwargs):
     """``numba.njit`` with the project's options (cached, no GIL, no fastmath, NumPy errors)."""
     options = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
     options.update(kwargs)
-    if isinstance(options["fastmath"], frozenset):
-        options["fastmath"] = set(options["fastmath"])
     if args and callable(args[0]):
         return numba.njit(**options)(args[0])
     return numba.njit(*args, **options)

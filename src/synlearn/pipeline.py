@@ -6,6 +6,8 @@ read their inputs, call one of these, and write the outputs.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
@@ -79,6 +81,8 @@ def run_network(variant: Variant, network: int, seed: int, targets: np.ndarray,
         seeding.generator(seed, seeding.TEST_TRIALS, network),
         trace_targets=(0,) if network == 0 else (),
     )
+    final = result.curves[result.curves["trial"] == result.curves["trial"].max()]
+    logging.info("network %d: %d of %d runs diverged", network, final["diverged"].sum(), len(final))
     ident = {**variant.columns(), "network": network, "seed": seed, "code": code}
     tables = {}
     for name in ("curves", "traces", "rates"):

@@ -1,5 +1,3 @@
-import logging
-
 import pandas as pd
 
 from synlearn.io import log_to, write_table
@@ -16,7 +14,3 @@ tables = run_network(
 )
 for name, table in tables.items():
     write_table(table, snakemake.output[name])
-logging.info("diverged runs at the last checkpoint: %d of %d",
-             tables["curves"].groupby(["target", "rule", "rate", "forgetting_tau"], dropna=False)
-             ["diverged"].last().sum(),
-             tables["curves"].groupby(["target", "rule", "rate", "forgetting_tau"], dropna=False).ngroups)

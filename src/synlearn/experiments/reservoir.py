@@ -17,7 +17,7 @@ learning in a recurrent neural network (poster).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -133,7 +133,7 @@ class _Batch:
     bayes_flag: np.ndarray
     rls_slot: np.ndarray
     inverse_corr: np.ndarray
-    diverged: np.ndarray = field(default=None)
+    diverged: np.ndarray
 
     @classmethod
     def build(cls, n_units, n_targets, settings, protocol):
