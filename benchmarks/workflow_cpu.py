@@ -2,9 +2,10 @@
 
 Usage: python benchmarks/workflow_cpu.py [results/benchmarks]
 
-Prints, per family and study, the number of jobs, their summed CPU time and wall
-time, and the largest job; then the total in CPU-hours. CPU time is what the budget
-counts: wall time depends on how many jobs shared the cores.
+Every rule of the workflow writes one (compilation, targets, training, statistics and
+figures). Prints, per family and study, the number of jobs, their summed CPU time and
+wall time, and the largest job; then the total in CPU-hours. CPU time is what the
+budget counts: wall time depends on how many jobs shared the cores.
 """
 
 from __future__ import annotations

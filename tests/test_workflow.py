@@ -85,6 +85,14 @@ def test_quick_config_builds_every_figure(quick_run):
     assert len(curves) == 2 * 2 * 6 * 5  # networks x targets x settings x checkpoints
     benchmark = work / "results/benchmarks/reservoir/main/v0/network0.tsv"
     assert "cpu_time" in benchmark.read_text()
+    # every kind of job records its CPU time, so budget totals leave nothing out
+    recorded = {path.relative_to(work / "results/benchmarks").as_posix()
+                for path in (work / "results/benchmarks").rglob("*.tsv")}
+    assert {"reservoir/compile.tsv", "reservoir/main/v0/targets.tsv",
+            "reservoir/main/statistics.tsv", "synapse/compile.tsv", "synapse/linear/seed0.tsv",
+            "synapse/linear/timeseries.tsv", "synapse/linear/rates.tsv",
+            "synapse/statistics.tsv"} <= recorded
+    assert {f"{name.split('_')[0]}/figures/{name}.tsv" for name in FIGURES} <= recorded
     comparison = pd.read_csv(work / "results/synapse/comparison.csv").set_index("feedback")
     assert set(comparison.index) == {"linear", "cerebellar", "rl"}
     assert (comparison["n_seeds"] == 2).all()

@@ -19,6 +19,8 @@ for _name, _module in built_figures().items():
             pdf=f"{RESULTS}/figures/{_name}.pdf",
         log:
             f"{RESULTS}/logs/figures/{_name}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/{_module}/figures/{_name}.tsv"
         conda:
             "../envs/synlearn.yaml"
         params:

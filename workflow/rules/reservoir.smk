@@ -4,6 +4,8 @@ rule compile_kernels:
         touch(f"{RESULTS}/.kernels-compiled-{CODE['reservoir']}"),
     log:
         f"{RESULTS}/logs/compile_kernels.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/reservoir/compile.tsv"
     conda:
         "../envs/synlearn.yaml"
     script:

@@ -14,6 +14,8 @@ rule reservoir_statistics:
         sensitivity=f"{RESULTS}/reservoir/{{study}}/sensitivity.csv",
     log:
         f"{RESULTS}/logs/stats/{{study}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/reservoir/{{study}}/statistics.tsv"
     conda:
         "../envs/synlearn.yaml"
     params:

@@ -4,6 +4,8 @@ rule compile_synapse_kernels:
         touch(f"{RESULTS}/.synapse-kernels-compiled-{CODE['synapse']}"),
     log:
         f"{RESULTS}/logs/compile_synapse_kernels.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/synapse/compile.tsv"
     conda:
         "../envs/synlearn.yaml"
     script:
@@ -38,6 +40,8 @@ rule synapse_timeseries:
         f"{RESULTS}/synapse/{{feedback}}/timeseries.csv",
     log:
         f"{RESULTS}/logs/synapse/{{feedback}}/timeseries.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/synapse/{{feedback}}/timeseries.tsv"
     conda:
         "../envs/synlearn.yaml"
     params:
@@ -56,6 +60,8 @@ rule synapse_rates:
         f"{RESULTS}/synapse/{{feedback}}/rates.csv",
     log:
         f"{RESULTS}/logs/synapse/{{feedback}}/rates.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/synapse/{{feedback}}/rates.tsv"
     conda:
         "../envs/synlearn.yaml"
     params:
@@ -79,6 +85,8 @@ rule synapse_statistics:
         comparison=f"{RESULTS}/synapse/comparison.csv",
     log:
         f"{RESULTS}/logs/stats/synapse.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/synapse/statistics.tsv"
     conda:
         "../envs/synlearn.yaml"
     params:

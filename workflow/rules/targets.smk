@@ -4,6 +4,8 @@ rule reservoir_targets:
         f"{RESULTS}/reservoir/{{study}}/{{variant}}/targets.csv",
     log:
         f"{RESULTS}/logs/targets/{{study}}/{{variant}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/reservoir/{{study}}/{{variant}}/targets.tsv"
     conda:
         "../envs/synlearn.yaml"
     params:
