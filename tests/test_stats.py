@@ -88,3 +88,22 @@ def test_synapse_comparison_picks_the_best_eligible_eta():
     assert result["ratio"] == pytest.approx(0.02 / 0.011)
     assert result["excluded_fraction"] == pytest.approx(1 / 3)
     assert result["n_seeds"] == 3 and result["coverage_2sd"] == pytest.approx(0.95)
+
+
+def test_rates_beating_the_tuned_baseline():
+    inf = np.inf
+    curves = make_curves({
+        ("delta", 1e-4): [0.30] * 4, ("delta", 1e-3): [0.20] * 4,
+        ("delta", 1e-2): [0.01, 0.01, inf, inf],                # half diverged: not eligible
+        ("bayes", 1e-5): [0.50] * 4, ("bayes", 1e-4): [0.15] * 4, ("bayes", 1e-3): [0.10] * 4,
+        ("bayes", 1e-2): [0.25] * 4, ("bayes", 1e-1): [0.19] * 4,
+    })
+    row = stats.rates_beating_best(stats.summarise(curves)).iloc[0]
+    assert row["delta_best_rate"] == 1e-3 and row["delta_best_median"] == pytest.approx(0.20)
+    assert row["n_beating"] == 3 and row["n_rates"] == 5
+    # 1e-1 beats it too, but the widest consecutive run is 1e-4 .. 1e-3
+    assert (row["beating_low"], row["beating_high"]) == (1e-4, 1e-3)
+    assert row["beating_fold"] == pytest.approx(10.0)
+    none = stats.rates_beating_best(stats.summarise(make_curves(
+        {("delta", 1e-3): [0.1] * 4, ("bayes", 1e-3): [0.2] * 4}))).iloc[0]
+    assert none["n_beating"] == 0 and np.isnan(none["beating_fold"])

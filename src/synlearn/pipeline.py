@@ -11,7 +11,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from . import seeding, stats
+from . import seeding
 from .data.targets import four_sines, sample_periodic_gp
 from .errors import ConfigError
 from .experiments.reservoir import simulate_readout_learning
@@ -91,16 +91,6 @@ def run_network(variant: Variant, network: int, seed: int, targets: np.ndarray,
             table = pd.concat([pd.DataFrame(ident, index=table.index), table], axis=1)
         tables[name] = table
     return tables
-
-
-def study_statistics(curves: pd.DataFrame, swept: list[str]) -> dict[str, pd.DataFrame]:
-    """All aggregate tables of one study: summary, best settings, comparison, sensitivity."""
-    by = ["variant", *swept]
-    summary = stats.summarise(curves, by=by)
-    best = stats.best_settings(summary, by=by)
-    comparison = stats.compare_rules(curves, best, by=by)
-    sensitivity = stats.rate_sensitivity(summary, by=by)
-    return {"summary": summary, "best": best, "comparison": comparison, "sensitivity": sensitivity}
 
 
 def compile_kernels() -> None:

@@ -164,6 +164,46 @@ def rate_sensitivity(summary: pd.DataFrame, by: list[str] | None = None,
     return pd.DataFrame(rows, columns=by + ["rule", "trial", "spread", "window_spread", "window_low"])
 
 
+def rates_beating_best(summary: pd.DataFrame, challenger: str = "bayes", baseline: str = "delta",
+                       by: list[str] | None = None) -> pd.DataFrame:
+    """Which of the challenger's rates beat the baseline tuned at each checkpoint.
+
+    The published claim (Aitchison et al. 2021; Menendez & Latham) is that the Bayesian
+    rule needs no tuning: a wide range of initial rates does as well as the best fixed
+    rate. So at every checkpoint the baseline gets its best eligible rate *for that
+    checkpoint* (settings with >= 50% diverged runs excluded), and the challenger's
+    rates whose median is lower are counted; ``beating_low`` .. ``beating_high`` is
+    the widest run of consecutive grid rates that all beat it, ``beating_fold`` its
+    width (1 for a single rate, NaN when none beats it).
+    """
+    by = list(by or [])
+    plain = summary[summary["forgetting_tau"] == 0.0]
+    rows = []
+    for key, group in plain.groupby(by + ["trial"], sort=True):
+        base = group[(group["rule"] == baseline)
+                     & (group["diverged_fraction"] < DIVERGENCE_EXCLUSION)]
+        chal = group[group["rule"] == challenger].set_index("rate")["median"].sort_index()
+        if base.empty or chal.empty:
+            continue
+        best = base.loc[base["median"].idxmin()]
+        beats = (chal < best["median"]).to_numpy()
+        run_low = run_high = np.nan
+        start = None
+        for i, beat in enumerate([*beats, False]):
+            if beat and start is None:
+                start = i
+            elif not beat and start is not None:
+                if np.isnan(run_low) or chal.index[i - 1] / chal.index[start] > run_high / run_low:
+                    run_low, run_high = chal.index[start], chal.index[i - 1]
+                start = None
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append((*key, best["rate"], best["median"], int(beats.sum()), len(chal),
+                     run_low, run_high, run_high / run_low))
+    return pd.DataFrame(rows, columns=by + ["trial", f"{baseline}_best_rate", f"{baseline}_best_median",
+                                            "n_beating", "n_rates", "beating_low", "beating_high",
+                                            "beating_fold"])
+
+
 def synapse_comparison(summary: pd.DataFrame) -> pd.DataFrame:
     """Bayesian synapse against the best fixed learning rate, per feedback type.
 
@@ -209,3 +249,20 @@ def synapse_comparison(summary: pd.DataFrame) -> pd.DataFrame:
             "excluded_fraction": 1.0 - len(eligible) / max(len(per_eta), 1),
         })
     return pd.DataFrame(rows)
+
+
+def study_statistics(curves: pd.DataFrame, swept: list[str]) -> dict[str, pd.DataFrame]:
+    """All aggregate tables of one study, grouped by variant and the swept parameters.
+
+    ``summary`` (medians with intervals per setting and checkpoint), ``best`` (best rate
+    per rule), ``comparison`` (classical/Bayesian ratio and win fraction at the best
+    settings, plus which Bayesian rates beat the classical rule tuned at each
+    checkpoint) and ``sensitivity`` (spread of the median over the rate grid).
+    """
+    by = ["variant", *swept]
+    summary = summarise(curves, by=by)
+    best = best_settings(summary, by=by)
+    comparison = compare_rules(curves, best, by=by).merge(
+        rates_beating_best(summary, by=by), on=by + ["trial"], how="left")
+    sensitivity = rate_sensitivity(summary, by=by)
+    return {"summary": summary, "best": best, "comparison": comparison, "sensitivity": sensitivity}

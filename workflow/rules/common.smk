@@ -28,7 +28,7 @@ CODE = {
         "pipeline.py",
         "_jit.py",
     ),
-    "stats": code_hash("stats.py", "pipeline.py"),
+    "stats": code_hash("stats.py"),
     "synapse": code_hash(
         "kernels/synapse.py",
         "experiments/synapse.py",

@@ -1,5 +1,5 @@
 from synlearn.io import log_to, read_tables, write_table
-from synlearn.pipeline import study_statistics
+from synlearn.stats import study_statistics
 
 log_to(snakemake.log[0])
 curves = read_tables(snakemake.input.curves)
