@@ -83,6 +83,16 @@ def summarise(curves: pd.DataFrame, by: list[str] | None = None, seed: int = 0) 
     return pd.DataFrame(rows, columns=columns)
 
 
+def _best_eligible(settings: pd.DataFrame) -> tuple[pd.Series | None, float]:
+    """The summary row with the lowest median among settings where fewer than half of
+    the runs diverged (None if there is none), and the fraction of settings excluded."""
+    eligible = settings[settings["diverged_fraction"] < DIVERGENCE_EXCLUSION]
+    excluded = 1.0 - len(eligible) / max(len(settings), 1)
+    if eligible.empty:
+        return None, excluded
+    return eligible.loc[eligible["median"].idxmin()], excluded
+
+
 def best_settings(summary: pd.DataFrame, by: list[str] | None = None, trial: int | None = None) -> pd.DataFrame:
     """Best rate of each rule: the lowest median test MSE at ``trial`` (default: last).
 
@@ -93,14 +103,11 @@ def best_settings(summary: pd.DataFrame, by: list[str] | None = None, trial: int
     rows = []
     for key, group in summary.groupby(by + ["rule"], sort=True):
         at = group["trial"].max() if trial is None else trial
-        final = group[group["trial"] == at]
-        eligible = final[final["diverged_fraction"] < DIVERGENCE_EXCLUSION]
-        excluded = 1.0 - len(eligible) / max(len(final), 1)
+        best, excluded = _best_eligible(group[group["trial"] == at])
         key = key if isinstance(key, tuple) else (key,)
-        if eligible.empty:
+        if best is None:
             rows.append((*key, np.nan, np.nan, at, np.nan, excluded))
             continue
-        best = eligible.loc[eligible["median"].idxmin()]
         rows.append((*key, best["rate"], best["forgetting_tau"], at, best["median"], excluded))
     return pd.DataFrame(rows, columns=by + ["rule", "rate", "forgetting_tau", "trial", "median",
                                             "excluded_fraction"])
@@ -180,22 +187,18 @@ def rates_beating_best(summary: pd.DataFrame, challenger: str = "bayes", baselin
     plain = summary[summary["forgetting_tau"] == 0.0]
     rows = []
     for key, group in plain.groupby(by + ["trial"], sort=True):
-        base = group[(group["rule"] == baseline)
-                     & (group["diverged_fraction"] < DIVERGENCE_EXCLUSION)]
+        best, _ = _best_eligible(group[group["rule"] == baseline])
         chal = group[group["rule"] == challenger].set_index("rate")["median"].sort_index()
-        if base.empty or chal.empty:
+        if best is None or chal.empty:
             continue
-        best = base.loc[base["median"].idxmin()]
         beats = (chal < best["median"]).to_numpy()
         run_low = run_high = np.nan
-        start = None
-        for i, beat in enumerate([*beats, False]):
-            if beat and start is None:
-                start = i
-            elif not beat and start is not None:
-                if np.isnan(run_low) or chal.index[i - 1] / chal.index[start] > run_high / run_low:
-                    run_low, run_high = chal.index[start], chal.index[i - 1]
-                start = None
+        # consecutive beating rates share a label: the count of non-beating rates before them
+        labels = np.cumsum(~beats)
+        for label in np.unique(labels[beats]):
+            run = chal.index[beats & (labels == label)]
+            if np.isnan(run_low) or run[-1] / run[0] > run_high / run_low:
+                run_low, run_high = run[0], run[-1]
         key = key if isinstance(key, tuple) else (key,)
         rows.append((*key, best["rate"], best["median"], int(beats.sum()), len(chal),
                      run_low, run_high, run_high / run_low))
