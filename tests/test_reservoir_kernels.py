@@ -15,9 +15,9 @@ def small_reservoir(n=24, gain=1.5, seed=0, het=0.5):
 
 
 def run_kernel_trials(reservoir, targets, rule, rate, n_trials, noise_step_std, rng,
-                      forgetting_decay=1.0, pulse_steps=5):
+                      forgetting_decay=1.0, pulse_steps=5, w=None, learn=True, trace=None):
     n = reservoir.n_units
-    w = np.zeros((n, 1))
+    w = np.zeros((n, 1)) if w is None else w.copy()
     coef = np.full((n, 1), 0.0 if rule == "rls" else rate)
     slot = np.array([0 if rule == "rls" else -1])
     inverse_corr = (np.eye(n) / rate)[None] if rule == "rls" else np.zeros((0, n, n))
@@ -29,7 +29,8 @@ def run_kernel_trials(reservoir, targets, rule, rate, n_trials, noise_step_std, 
         reservoir.indptr, reservoir.indices, reservoir.weights, reservoir.feedback,
         reservoir.input_weights, reservoir.readout_gains, targets, np.zeros(1, np.int64),
         w, coef, decay, floor, bayes, slot, inverse_corr, np.zeros(1, np.bool_), 1e4,
-        n_trials, True, 2, pulse_steps, 2.0, 1.0, noise_step_std, 0.1, rng, sq, np.zeros((0, 1)),
+        n_trials, learn, 2, pulse_steps, 2.0, 1.0, noise_step_std, 0.1, rng, sq,
+        np.zeros((0, 1)) if trace is None else trace,
     )
     return w[:, 0], coef[:, 0], sq[0]
 
@@ -204,21 +205,15 @@ def test_kernel_tanh_does_not_depend_on_the_position_in_a_batch():
 
 
 def readout_after_pulse(reservoir, w, protocol, pulse_ms, seeds):
-    """The readout at the end of the pulse, for one trial from each seed's fresh state."""
-    n = reservoir.n_units
+    """Readout at the start and at the end of the pulse, one trial from each seed's fresh
+    state (``run_kernel_trials`` fixes dt = 1 ms, tau = 10 ms and amplitude 2, as here)."""
     steps = int(round(pulse_ms / protocol.dt))
     ends = []
     for seed in seeds:
         trace = np.zeros((steps + 1, 1))
-        kernels.run_trials(
-            reservoir.indptr, reservoir.indices, reservoir.weights, reservoir.feedback,
-            reservoir.input_weights, reservoir.readout_gains, np.zeros((1, 1)),
-            np.zeros(1, np.int64), w.copy(), np.zeros((n, 1)), np.ones(1), np.zeros(1),
-            np.zeros(1), np.array([-1]), np.zeros((0, n, n)), np.zeros(1, np.bool_), 1e4,
-            1, False, protocol.learn_every, steps, protocol.pulse_amplitude, protocol.init_std,
-            protocol.noise_step_std, protocol.leak, np.random.default_rng(seed), np.zeros(1),
-            trace,
-        )
+        run_kernel_trials(reservoir, np.zeros((1, 1)), "delta", 0.0, 1, protocol.noise_step_std,
+                          np.random.default_rng(seed), pulse_steps=steps, w=w, learn=False,
+                          trace=trace)
         ends.append((trace[0, 0], trace[-1, 0]))
     return np.array(ends)
 
@@ -228,6 +223,7 @@ def test_default_pulse_sets_the_phase(network):
     """The default pulse (50 ms, amplitude 2) makes trials from independent random
     states nearly identical, with feedback and private noise on; a 5 ms pulse does not."""
     protocol = Protocol(noise_std=0.05)
+    assert (protocol.leak, protocol.pulse_amplitude, protocol.init_std) == (0.1, 2.0, 1.0)
     reservoir = make_reservoir(500, 0.1, 1.5, np.random.default_rng(network), 0.5)
     w = np.random.default_rng(99).normal(0.0, 1.0 / np.sqrt(500), (500, 1))
     seeds = range(1, 9)
