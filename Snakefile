@@ -33,27 +33,32 @@ os.environ.update(
 )
 
 
-# The paper-scale default, unless a whole config is given with --configfile (Snakemake
-# would otherwise deep-merge the two, leaking the default's study sizes into quick runs).
-if "reservoir" not in config:
+# The paper-scale default, unless a config is given with --configfile (Snakemake would
+# otherwise deep-merge the two, leaking the default's study sizes into quick runs). Found
+# relative to the workflow, so `snakemake -s path/to/Snakefile` works from anywhere.
+if not workflow.configfiles:
 
-    configfile: "config/config.yaml"
+    configfile: os.path.join(workflow.basedir, "config/config.yaml")
 
 
 wildcard_constraints:
-    study=r"[A-Za-z][A-Za-z0-9_]*",
-    variant=r"v\d+",
-    network=r"\d+",
-    feedback=r"linear|cerebellar|rl",
-    seed=r"\d+",
+    family=r"[a-z][a-z0-9_]*",
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/targets.smk"
-include: "workflow/rules/reservoir.smk"
-include: "workflow/rules/stats.smk"
-include: "workflow/rules/synapse.smk"
+include: "workflow/rules/compile.smk"
+
+
+# One rules file per configured family: workflow/rules/<family>.smk.
+for _family in CONFIGURED:
+
+    include: f"workflow/rules/{_family.name}.smk"
+
+
 include: "workflow/rules/figures.smk"
+
+
+report: "workflow/report/workflow.rst"
 
 
 rule all:

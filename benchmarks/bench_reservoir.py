@@ -64,10 +64,10 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
-from synlearn.experiments.reservoir import Protocol, RuleSetting, _Batch, _network_args  # noqa: E402
-from synlearn.kernels import reservoir as kernels  # noqa: E402
-from synlearn.networks import make_reservoir  # noqa: E402
-from synlearn.studies import resolve_studies  # noqa: E402
+from synlearn.reservoir.protocol import Protocol, RuleSetting, _Batch, _network_args  # noqa: E402
+from synlearn.reservoir import kernels  # noqa: E402
+from synlearn.reservoir.network import make_reservoir  # noqa: E402
+from synlearn.reservoir.studies import resolve_studies  # noqa: E402
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
 BREAKDOWN_BATCHES = (1, 16)
@@ -722,7 +722,7 @@ def report_size(setup: Setup, cases: dict[str, Case], batches: list[int]) -> dic
 
 
 def period_steps(variant) -> int:
-    # Mirrors synlearn.pipeline.make_targets.
+    # Mirrors synlearn.reservoir.pipeline.make_targets.
     target = variant.params["target"]
     dt = float(variant.params["protocol"]["dt_ms"])
     repeats = int(target["repeats"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from synlearn.experiments import synapse as ex
+from synlearn.synapse import simulation as ex
 
 
 def measure(feedback: str, duration_tau: float, method: str, repeats: int):

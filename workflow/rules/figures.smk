@@ -1,31 +1,27 @@
-for _name, _module in built_figures().items():
-    FIGURES[_name] = _module
+for _family in CONFIGURED:
+    for _figure in _family.figures:
 
-    rule:
-        name:
-            f"figure_{_name}"
-        input:
-            **figure_inputs(_name),
-        output:
-            png=report(
-                f"{RESULTS}/figures/{_name}.png",
-                caption=f"../report/{_name}.rst",
-                category=(
-                    "Reservoir readout learning"
-                    if _module == "reservoir"
-                    else "Single-synapse Bayesian filtering"
+        rule:
+            name:
+                f"figure_{_figure.name}"
+            input:
+                **{key: f"{RESULTS}/{path}" for key, path in _figure.tables.items()},
+            output:
+                png=report(
+                    f"{RESULTS}/figures/{_figure.name}.png",
+                    caption=f"../report/{_figure.name}.rst",
+                    category=_family.title,
                 ),
-            ),
-            pdf=f"{RESULTS}/figures/{_name}.pdf",
-        log:
-            f"{RESULTS}/logs/figures/{_name}.log",
-        benchmark:
-            f"{RESULTS}/benchmarks/{_module}/figures/{_name}.tsv"
-        conda:
-            "../envs/synlearn.yaml"
-        params:
-            module=_module,
-            function=_name.removeprefix(f"{_module}_"),
-            code=CODE["plots"],
-        script:
-            "../scripts/plot_figure.py"
+                pdf=f"{RESULTS}/figures/{_figure.name}.pdf",
+            log:
+                f"{RESULTS}/logs/figures/{_figure.name}.log",
+            benchmark:
+                f"{RESULTS}/benchmarks/{_family.name}/figures/{_figure.name}.tsv"
+            conda:
+                "../envs/synlearn.yaml"
+            params:
+                family=_family.name,
+                function=_figure.function,
+                code=plotting_code(_family.name),
+            script:
+                "../scripts/plot_figure.py"

@@ -1,22 +1,47 @@
-rule compile_kernels:
-    """Compile and cache the Numba kernels once, so parallel jobs do not all compile."""
+from synlearn.reservoir.studies import (
+    find_variant,
+    network_tables,
+    resolve_studies,
+    swept_columns,
+)
+
+try:
+    STUDIES = resolve_studies(config["reservoir"])
+except ConfigError as error:
+    raise WorkflowError(f"invalid config: {error}") from None
+
+
+wildcard_constraints:
+    study=r"[A-Za-z][A-Za-z0-9_]*",
+    variant=r"v\d+",
+    network=r"\d+",
+
+
+rule reservoir_targets:
+    """One period of every target signal of a study variant."""
     output:
-        touch(f"{RESULTS}/.kernels-compiled-{CODE['reservoir']}"),
+        f"{RESULTS}/reservoir/{{study}}/{{variant}}/targets.csv",
     log:
-        f"{RESULTS}/logs/compile_kernels.log",
+        f"{RESULTS}/logs/reservoir/{{study}}/{{variant}}/targets.log",
     benchmark:
-        f"{RESULTS}/benchmarks/reservoir/compile.tsv"
+        f"{RESULTS}/benchmarks/reservoir/{{study}}/{{variant}}/targets.tsv"
     conda:
         "../envs/synlearn.yaml"
+    params:
+        variant=lambda wildcards: find_variant(
+            STUDIES, wildcards.study, wildcards.variant
+        ),
+        seed=SEED,
+        code=training_code("reservoir"),
     script:
-        "../scripts/compile_kernels.py"
+        "../scripts/reservoir_targets.py"
 
 
 rule reservoir_train:
     """Every target x rule setting of one network, batched in one kernel call."""
     input:
         targets=f"{RESULTS}/reservoir/{{study}}/{{variant}}/targets.csv",
-        compiled=rules.compile_kernels.output,
+        compiled=compiled("reservoir"),
     output:
         curves=f"{RESULTS}/reservoir/{{study}}/{{variant}}/network{{network}}/curves.csv",
         traces=f"{RESULTS}/reservoir/{{study}}/{{variant}}/network{{network}}/traces.csv",
@@ -28,8 +53,43 @@ rule reservoir_train:
     conda:
         "../envs/synlearn.yaml"
     params:
-        variant=variant_of,
+        variant=lambda wildcards: find_variant(
+            STUDIES, wildcards.study, wildcards.variant
+        ),
         seed=SEED,
-        code=CODE["reservoir"],
+        code=training_code("reservoir"),
     script:
-        "../scripts/train_reservoir.py"
+        "../scripts/reservoir_train.py"
+
+
+rule reservoir_statistics:
+    """Tidy tables of a study and its aggregates over network x target pairs."""
+    input:
+        curves=lambda wildcards: in_results(
+            network_tables(STUDIES, wildcards.study, "curves")
+        ),
+        traces=lambda wildcards: in_results(
+            network_tables(STUDIES, wildcards.study, "traces")
+        ),
+        rates=lambda wildcards: in_results(
+            network_tables(STUDIES, wildcards.study, "rates")
+        ),
+    output:
+        curves=f"{RESULTS}/reservoir/{{study}}/curves.csv",
+        traces=f"{RESULTS}/reservoir/{{study}}/traces.csv",
+        rates=f"{RESULTS}/reservoir/{{study}}/rates.csv",
+        summary=f"{RESULTS}/reservoir/{{study}}/summary.csv",
+        best=f"{RESULTS}/reservoir/{{study}}/best.csv",
+        comparison=f"{RESULTS}/reservoir/{{study}}/comparison.csv",
+        sensitivity=f"{RESULTS}/reservoir/{{study}}/sensitivity.csv",
+    log:
+        f"{RESULTS}/logs/reservoir/{{study}}/statistics.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/reservoir/{{study}}/statistics.tsv"
+    conda:
+        "../envs/synlearn.yaml"
+    params:
+        swept=lambda wildcards: swept_columns(STUDIES, wildcards.study),
+        code=statistics_code("reservoir"),
+    script:
+        "../scripts/reservoir_statistics.py"

@@ -1,21 +1,17 @@
-rule compile_synapse_kernels:
-    """Compile and cache the synapse kernels once, so parallel jobs do not all compile."""
-    output:
-        touch(f"{RESULTS}/.synapse-kernels-compiled-{CODE['synapse']}"),
-    log:
-        f"{RESULTS}/logs/compile_synapse_kernels.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/synapse/compile.tsv"
-    conda:
-        "../envs/synlearn.yaml"
-    script:
-        "../scripts/compile_synapse_kernels.py"
+from synlearn.synapse.pipeline import FEEDBACKS, feedback_paths, summary_paths
+
+SYNAPSE = config["synapse"]
+
+
+wildcard_constraints:
+    feedback="|".join(FEEDBACKS),
+    seed=r"\d+",
 
 
 rule synapse_summary:
     """MSE and coverage of the Bayesian synapse and all classical rates, one seed."""
     input:
-        rules.compile_synapse_kernels.output,
+        compiled("synapse"),
     output:
         f"{RESULTS}/synapse/{{feedback}}/seed{{seed}}/summary.csv",
     log:
@@ -27,15 +23,15 @@ rule synapse_summary:
     params:
         config=SYNAPSE,
         base_seed=SEED,
-        code=CODE["synapse"],
+        code=training_code("synapse"),
     script:
-        "../scripts/synapse_run.py"
+        "../scripts/synapse_summary.py"
 
 
 rule synapse_timeseries:
     """A few synapses' true weight and posterior through time (figure a)."""
     input:
-        rules.compile_synapse_kernels.output,
+        compiled("synapse"),
     output:
         f"{RESULTS}/synapse/{{feedback}}/timeseries.csv",
     log:
@@ -47,15 +43,15 @@ rule synapse_timeseries:
     params:
         config=SYNAPSE,
         base_seed=SEED,
-        code=CODE["synapse"],
+        code=training_code("synapse"),
     script:
-        "../scripts/synapse_run.py"
+        "../scripts/synapse_timeseries.py"
 
 
 rule synapse_rates:
     """Per synapse: rate, normalised variability and learning rate (figure c)."""
     input:
-        rules.compile_synapse_kernels.output,
+        compiled("synapse"),
     output:
         f"{RESULTS}/synapse/{{feedback}}/rates.csv",
     log:
@@ -67,29 +63,29 @@ rule synapse_rates:
     params:
         config=SYNAPSE,
         base_seed=SEED,
-        code=CODE["synapse"],
+        code=training_code("synapse"),
     script:
-        "../scripts/synapse_run.py"
+        "../scripts/synapse_rates.py"
 
 
 rule synapse_statistics:
     """All seeds and feedback types in tidy tables, and the Bayesian/classical comparison."""
     input:
-        summaries=synapse_summaries,
-        timeseries=synapse_tables("timeseries"),
-        rates=synapse_tables("rates"),
+        summaries=in_results(summary_paths(SYNAPSE)),
+        timeseries=in_results(feedback_paths(SYNAPSE, "timeseries")),
+        rates=in_results(feedback_paths(SYNAPSE, "rates")),
     output:
         summary=f"{RESULTS}/synapse/summary.csv",
         timeseries=f"{RESULTS}/synapse/timeseries.csv",
         rates=f"{RESULTS}/synapse/rates.csv",
         comparison=f"{RESULTS}/synapse/comparison.csv",
     log:
-        f"{RESULTS}/logs/stats/synapse.log",
+        f"{RESULTS}/logs/synapse/statistics.log",
     benchmark:
         f"{RESULTS}/benchmarks/synapse/statistics.tsv"
     conda:
         "../envs/synlearn.yaml"
     params:
-        code=CODE["stats"],
+        code=statistics_code("synapse"),
     script:
         "../scripts/synapse_statistics.py"

@@ -1,5 +1,6 @@
-from synlearn.io import log_to
-from synlearn.pipeline import compile_kernels
+import importlib
+
+from synlearn.core.io import log_to
 
 log_to(snakemake.log[0])
-compile_kernels()
+importlib.import_module(f"synlearn.{snakemake.wildcards.family}").compile_kernels()

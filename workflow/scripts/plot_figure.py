@@ -1,11 +1,11 @@
 import importlib
 
-from synlearn.io import atomic_path, log_to, read_table
+from synlearn.core.io import atomic_path, log_to, read_table
 
 log_to(snakemake.log[0])
 tables = {name: read_table(path) for name, path in snakemake.input.items()}
-module = importlib.import_module(f"synlearn.plots.{snakemake.params.module}")
-figure = getattr(module, snakemake.params.function)(tables)
+plots = importlib.import_module(f"synlearn.{snakemake.params.family}.plots")
+figure = getattr(plots, snakemake.params.function)(tables)
 for key in ("png", "pdf"):
     with atomic_path(snakemake.output[key]) as tmp:
         figure.savefig(tmp, dpi=150, format=key)

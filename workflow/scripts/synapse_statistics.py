@@ -1,5 +1,5 @@
-from synlearn.io import log_to, read_tables, write_table
-from synlearn.stats import synapse_comparison
+from synlearn.core.io import log_to, read_tables, write_table
+from synlearn.synapse.stats import synapse_comparison
 
 log_to(snakemake.log[0])
 summary = read_tables(snakemake.input.summaries)

@@ -1,0 +1,174 @@
+"""Atomic output and provenance helpers shared by every workflow step."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside ``path``; move it into place only on success.
+
+    A killed or failing writer leaves no file at ``path`` (and no partial file that
+    looks complete), so a rerun with ``--rerun-incomplete`` starts clean.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+    os.close(handle)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write ``table`` as CSV atomically (full float precision, no index)."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.17g")
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV table; an empty table (written for a run that records nothing) is empty."""
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def read_tables(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
+    """Concatenate CSV tables, skipping empty ones."""
+    frames = [frame for frame in map(read_table, paths) if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def code_hash(*modules: str) -> str:
+    """A short hash of the source of ``modules`` and of every package module they import.
+
+    Snakemake does not see edits to ``src/``; compute rules carry this hash in their
+    ``params`` so that a change to the code they depend on triggers a rerun, and
+    tables carry it in a column so every number can be traced to its code.
+
+    The files are found by following the static imports of the named modules inside
+    the package (``from . import x``, ``from ..core.io import y``, ``import
+    synlearn.z``), transitively, together with the ``__init__.py`` of every package on
+    the way. So the set cannot drift from the code: a module a training step imports
+    is in its hash whether or not anyone remembered to list it, and a module it does not
+    import (its family's plots, say) is not, so editing a figure does not retrain.
+
+    Parameters
+    ----------
+    *modules : str
+        Dotted module names, for example ``"synlearn.reservoir.pipeline"``, or
+        folders below ``synlearn/`` (``"reservoir"``), which stand for every module
+        in them.
+
+    Returns
+    -------
+    str
+        The first 12 hex digits of a SHA-256 over the files' paths and contents.
+    """
+    digest = hashlib.sha256()
+    for file in sorted(_module_closure(modules)):
+        digest.update(file.relative_to(PACKAGE_ROOT).as_posix().encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _module_file(name: str) -> Path | None:
+    """The source file of package module ``name`` (dotted), or None outside the package."""
+    parts = name.split(".")
+    if parts[0] != PACKAGE_ROOT.name:
+        return None
+    base = PACKAGE_ROOT.joinpath(*parts[1:])
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    if base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    return None
+
+
+def _module_name(file: Path) -> str:
+    relative = file.relative_to(PACKAGE_ROOT).with_suffix("")
+    parts = [PACKAGE_ROOT.name, *relative.parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_modules(file: Path) -> set[str]:
+    """Dotted names of everything ``file`` imports (absolute, relative resolved)."""
+    import ast
+
+    tree = ast.parse(file.read_text(), filename=str(file))
+    package = _module_name(file)
+    if file.name != "__init__.py":
+        package = package.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            names.add(base)
+            # ``from . import kernels`` imports a module; ``from .x import f`` a name
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _module_closure(modules) -> set[Path]:
+    pending: list[Path] = []
+    for module in modules or (".",):
+        if "." in module and module.split(".")[0] == PACKAGE_ROOT.name:
+            file = _module_file(module)
+            if file is None:
+                raise ValueError(f"no module {module!r} in {PACKAGE_ROOT}")
+            pending.append(file)
+            continue
+        base = PACKAGE_ROOT / module
+        if not base.exists():
+            raise ValueError(f"no module or folder {module!r} in {PACKAGE_ROOT}")
+        pending.extend(sorted(base.rglob("*.py")) if base.is_dir() else [base])
+    seen: set[Path] = set()
+    while pending:
+        file = pending.pop()
+        if file in seen:
+            continue
+        seen.add(file)
+        name = _module_name(file)
+        parents = name.split(".")
+        # From depth 2: the top-level __init__ holds only the family list and the
+        # version, and adding a family must not rerun the others.
+        for depth in range(2, len(parents)):
+            init = _module_file(".".join(parents[:depth]))
+            if init is not None:
+                pending.append(init)
+        for imported in _imported_modules(file):
+            found = _module_file(imported)
+            if found is not None and found != PACKAGE_ROOT / "__init__.py":
+                pending.append(found)
+    return seen
+
+
+def log_to(path: str | os.PathLike) -> None:
+    """Send this process's stderr (warnings, tracebacks) to a rule's log file."""
+    import logging
+    import sys
+
+    stream = open(path, "w", buffering=1)  # noqa: SIM115 - lives as long as the job
+    sys.stderr = stream
+    logging.basicConfig(stream=stream, level=logging.INFO, force=True)

@@ -1,0 +1,463 @@
+"""Reservoir readout learning: the delta rule, the per-synapse Bayesian rule and FORCE.
+
+The protocol (trials or continuous), from plain parameters to tidy tables. One call
+simulates every (target x rule setting) run on one network in a single batched kernel
+call, so the recurrent matrix is read once per time step for all of them.
+
+References
+----------
+Sussillo, D. & Abbott, L. F. (2009). Generating coherent patterns of activity from
+chaotic neural networks. Neuron 63, 544-557.
+Aitchison, L. et al. (2021). Synaptic plasticity as Bayesian inference. Nat. Neurosci.
+24, 565-571.
+Menendez, J. A. & Latham, P. E. Bayesian weight updates stabilize and improve local
+learning in a recurrent neural network (poster).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..core.errors import ConfigError, require_positive
+from . import kernels
+from .network import Reservoir
+
+RULES = tuple(kernels.RULE_CODES)
+PROTOCOLS = ("trials", "continuous")
+
+
+@dataclass(frozen=True)
+class RuleSetting:
+    """One learning rule with one hyper-parameter value.
+
+    ``rate`` is the fixed learning rate eta (``delta``), the initial per-synapse rate
+    ``eta0 = sigma_i^2(0) / sigma_l^2`` (``bayes``), or the regulariser alpha of
+    ``P(0) = I / alpha`` (``rls``). ``forgetting_tau`` (ms, ``bayes`` only) relaxes each
+    synapse's posterior variance toward its prior at rate ``2 / forgetting_tau``, the
+    prior drift of Aitchison et al. (2021); ``None`` switches it off.
+    """
+
+    rule: str
+    rate: float
+    forgetting_tau: float | None = None
+
+    def __post_init__(self):
+        if self.rule not in RULES:
+            raise ConfigError(f"unknown rule {self.rule!r}; allowed: {', '.join(RULES)}")
+        require_positive(f"{self.rule} learning rate", self.rate)
+        if self.forgetting_tau is not None:
+            if self.rule != "bayes":
+                raise ConfigError("forgetting_tau applies to the 'bayes' rule only")
+            require_positive("forgetting_tau", self.forgetting_tau)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a readout is trained and tested (times in ms).
+
+    ``kind='trials'``: every trial starts from a fresh random state (std ``init_std``),
+    an input pulse of ``pulse_ms`` and amplitude ``pulse_amplitude`` through fixed input
+    weights sets the phase, then one target period runs with the output fed back and
+    learning on. A test is ``n_test_trials`` such trials with the weights frozen, the
+    MSE taken over the period after the pulse; the same test trials at every checkpoint.
+    ``kind='continuous'``: one long run, a trial is one period; a test runs a copy of
+    the state autonomously with frozen weights for ``test_periods`` periods.
+
+    ``noise_std`` is the standard deviation that the private noise alone would give a
+    unit's x (an Ornstein-Uhlenbeck input of time constant tau), so it is comparable
+    across dt.
+    """
+
+    kind: str = "trials"
+    dt: float = 1.0
+    tau: float = 10.0
+    learn_every: int = 2
+    noise_std: float = 0.0
+    init_std: float = 1.0
+    pulse_ms: float = 50.0
+    pulse_amplitude: float = 2.0
+    n_test_trials: int = 5
+    test_periods: int = 3
+    checkpoints: tuple[int, ...] = (0, 10, 25, 50, 100, 200, 300, 500, 700, 1000)
+    divergence_bound: float = 1e4
+
+    def __post_init__(self):
+        if self.kind not in PROTOCOLS:
+            raise ConfigError(f"unknown protocol {self.kind!r}; allowed: {', '.join(PROTOCOLS)}")
+        for name in ("dt", "tau", "init_std", "divergence_bound"):
+            require_positive(name, getattr(self, name))
+        if self.dt > self.tau:
+            raise ConfigError(f"dt ({self.dt}) must not exceed tau ({self.tau})")
+        for name in ("noise_std", "pulse_ms", "pulse_amplitude"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in ("learn_every", "n_test_trials", "test_periods"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        points = list(self.checkpoints)
+        if not points or points != sorted(set(points)) or points[0] < 0:
+            raise ConfigError(
+                f"checkpoints must be distinct, increasing, non-negative trial counts; got {points}"
+            )
+
+    @property
+    def leak(self) -> float:
+        return self.dt / self.tau
+
+    @property
+    def noise_step_std(self) -> float:
+        # Euler-Maruyama increment whose stationary OU std (without coupling) is noise_std.
+        return self.noise_std * math.sqrt(2.0 * self.dt / self.tau)
+
+    @property
+    def pulse_steps(self) -> int:
+        return int(round(self.pulse_ms / self.dt))
+
+
+@dataclass
+class _Batch:
+    """Learning state of every run of one batch, laid out (units, runs)."""
+
+    settings: list[RuleSetting]
+    target_index: np.ndarray
+    setting_index: np.ndarray
+    w: np.ndarray
+    rate_coef: np.ndarray
+    coef_decay: np.ndarray
+    coef_floor: np.ndarray
+    bayes_flag: np.ndarray
+    rls_slot: np.ndarray
+    inverse_corr: np.ndarray
+    diverged: np.ndarray
+
+    @classmethod
+    def build(cls, n_units, n_targets, settings, protocol):
+        n_settings = len(settings)
+        target_index = np.repeat(np.arange(n_targets), n_settings)
+        setting_index = np.tile(np.arange(n_settings), n_targets)
+        n_runs = target_index.size
+        rate_coef = np.zeros((n_units, n_runs))
+        coef_decay = np.ones(n_runs)
+        coef_floor = np.zeros(n_runs)
+        bayes_flag = np.zeros(n_runs)
+        rls_slot = np.full(n_runs, -1, dtype=np.int64)
+        learn_interval = protocol.learn_every * protocol.dt
+        n_rls = 0
+        for run, k in enumerate(setting_index):
+            setting = settings[k]
+            if setting.rule == "rls":
+                rls_slot[run] = n_rls
+                n_rls += 1
+                continue
+            rate_coef[:, run] = setting.rate
+            if setting.rule == "bayes":
+                bayes_flag[run] = 1.0
+                if setting.forgetting_tau is not None:
+                    decay = math.exp(-2.0 * learn_interval / setting.forgetting_tau)
+                    coef_decay[run] = decay
+                    coef_floor[run] = setting.rate * (1.0 - decay)
+        inverse_corr = np.zeros((n_rls, n_units, n_units))
+        for run in np.flatnonzero(rls_slot >= 0):
+            alpha = settings[setting_index[run]].rate
+            inverse_corr[rls_slot[run]] = np.eye(n_units) / alpha
+        return cls(
+            settings=list(settings),
+            target_index=target_index,
+            setting_index=setting_index,
+            w=np.zeros((n_units, n_runs)),
+            rate_coef=rate_coef,
+            coef_decay=coef_decay,
+            coef_floor=coef_floor,
+            bayes_flag=bayes_flag,
+            rls_slot=rls_slot,
+            inverse_corr=inverse_corr,
+            diverged=np.zeros(n_runs, dtype=np.bool_),
+        )
+
+    @property
+    def n_runs(self) -> int:
+        return self.target_index.size
+
+    def learning_args(self, w=None, rate_coef=None, inverse_corr=None, diverged=None):
+        return (
+            self.target_index,
+            self.w if w is None else w,
+            self.rate_coef if rate_coef is None else rate_coef,
+            self.coef_decay,
+            self.coef_floor,
+            self.bayes_flag,
+            self.rls_slot,
+            self.inverse_corr if inverse_corr is None else inverse_corr,
+            self.diverged if diverged is None else diverged,
+        )
+
+    def frozen_copy_args(self):
+        """Arguments for a test: copies, so a test never changes the learning state."""
+        return self.learning_args(
+            w=self.w.copy(),
+            rate_coef=self.rate_coef.copy(),
+            inverse_corr=self.inverse_corr.copy(),
+            diverged=self.diverged.copy(),
+        )
+
+
+def _network_args(reservoir: Reservoir):
+    return (
+        reservoir.indptr,
+        reservoir.indices,
+        reservoir.weights,
+        reservoir.feedback,
+        reservoir.input_weights,
+        reservoir.readout_gains,
+    )
+
+
+@dataclass
+class ReadoutResult:
+    """Tables from one batched simulation.
+
+    ``curves``: one row per run x checkpoint (target, rule, rate, forgetting_tau,
+    trial, test_mse, train_mse, diverged). ``traces``: readout and target during the
+    last training trial and the first test trial at each checkpoint, for the runs
+    whose target index is in ``trace_targets``. ``rates``: the per-synapse learning
+    rates alpha_i of the Bayesian runs at each checkpoint, with each unit's readout
+    gain, for the same runs.
+    """
+
+    curves: pd.DataFrame
+    traces: pd.DataFrame
+    rates: pd.DataFrame
+
+
+def simulate_readout_learning(
+    reservoir: Reservoir,
+    targets: np.ndarray,
+    settings: list[RuleSetting],
+    protocol: Protocol,
+    train_rng: np.random.Generator,
+    test_seed_rng: np.random.Generator,
+    trace_targets: tuple[int, ...] = (),
+) -> ReadoutResult:
+    """Train every (target x setting) readout on one reservoir and test at checkpoints.
+
+    Implements the readout rules of Sussillo & Abbott (2009, Eqs. 4-5; ``rls``), the
+    classical delta rule (``delta``), and the per-synapse Bayesian rule
+    ``w_i += alpha_i e s_i``, ``1/alpha_i(t) = 1/eta0 + sum_{t'<=t} s_i(t')^2``
+    (Menendez & Latham poster; Aitchison et al. 2021), with the error
+    ``e = f - z`` (target minus output) and ``s = g * r`` what the readout sees.
+
+    Parameters
+    ----------
+    reservoir : Reservoir
+        The network (shared by every run).
+    targets : numpy.ndarray, shape (n_targets, period_steps)
+        One period of each target, sampled at ``protocol.dt``.
+    settings : list of RuleSetting
+        Rule settings; every target is learned with every setting.
+    protocol : Protocol
+    train_rng : numpy.random.Generator
+        Draws of the training trials (initial states, noise), shared by all runs.
+    test_seed_rng : numpy.random.Generator
+        Used once, to seed the test trials: every checkpoint sees the same test trials.
+    trace_targets : tuple of int
+        Target indices for which traces and per-synapse rates are recorded.
+
+    Returns
+    -------
+    ReadoutResult
+    """
+    targets = np.ascontiguousarray(targets, dtype=np.float64)
+    if targets.ndim != 2 or targets.shape[1] < 2:
+        raise ConfigError(f"targets must be a (n_targets, period_steps) array, got {targets.shape}")
+    if not np.all(np.isfinite(targets)):
+        raise ConfigError("targets contain non-finite values")
+    if not settings:
+        raise ConfigError("no rule settings given")
+    bad = [t for t in trace_targets if not 0 <= t < targets.shape[0]]
+    if bad:
+        raise ConfigError(f"trace_targets {bad} out of range for {targets.shape[0]} targets")
+
+    batch = _Batch.build(reservoir.n_units, targets.shape[0], settings, protocol)
+    test_seed = int(test_seed_rng.integers(2**63 - 1))
+    period = targets.shape[1]
+    traced_runs = np.flatnonzero(np.isin(batch.target_index, trace_targets))
+    network = _network_args(reservoir)
+
+    if protocol.kind == "trials":
+        trial_steps = protocol.pulse_steps + period
+        state = None
+    else:
+        trial_steps = period
+        x = np.empty((reservoir.n_units, batch.n_runs))
+        x[:] = protocol.init_std * train_rng.standard_normal(reservoir.n_units)[:, None]
+        rates = np.empty_like(x)
+        kernels.tanh_array(x, rates)
+        state = [x, rates]
+    global_step = 0
+
+    rows, trace_frames, rate_frames = [], [], []
+    done = 0
+    for checkpoint in protocol.checkpoints:
+        n_train = checkpoint - done
+        train_sq = np.zeros(batch.n_runs)
+        train_trace = np.zeros((trial_steps if n_train else 0, batch.n_runs))
+        if n_train:
+            if protocol.kind == "trials":
+                kernels.run_trials(
+                    *network, targets, *batch.learning_args(), protocol.divergence_bound,
+                    n_train, True, protocol.learn_every, protocol.pulse_steps,
+                    protocol.pulse_amplitude, protocol.init_std, protocol.noise_step_std,
+                    protocol.leak, train_rng, train_sq, train_trace,
+                )
+            else:
+                whole = np.zeros((n_train * period, batch.n_runs))
+                kernels.run_continuous(
+                    *network, targets, *batch.learning_args(), protocol.divergence_bound,
+                    state[0], state[1], n_train * period, global_step, True,
+                    protocol.learn_every, protocol.noise_step_std, protocol.leak,
+                    train_rng, train_sq, whole,
+                )
+                train_trace = whole[-period:]
+                global_step += n_train * period
+        test_sq, test_trace, test_diverged = _test(
+            network, targets, batch, protocol, np.random.default_rng(test_seed), state, global_step
+        )
+        train_mse = np.where(batch.diverged, np.nan, train_sq / max(n_train * period, 1))
+        if not n_train:
+            train_mse[:] = np.nan
+        diverged_now = batch.diverged | test_diverged
+        n_test_steps = (protocol.n_test_trials if protocol.kind == "trials" else protocol.test_periods) * period
+        test_mse = np.where(diverged_now, np.nan, test_sq / n_test_steps)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "target": batch.target_index,
+                    "setting": batch.setting_index,
+                    "trial": checkpoint,
+                    "test_mse": test_mse,
+                    "train_mse": train_mse,
+                    "diverged": diverged_now,
+                }
+            )
+        )
+        if traced_runs.size:
+            trace_frames.append(
+                _trace_table(batch, targets, protocol, traced_runs, checkpoint,
+                             train_trace, test_trace, global_step)
+            )
+            rate_frames.append(_rate_table(batch, reservoir, traced_runs, checkpoint))
+        done = checkpoint
+
+    curves = pd.concat(rows, ignore_index=True)
+    curves = _attach_settings(curves, settings)
+    traces = _attach_settings(pd.concat(trace_frames, ignore_index=True), settings) if trace_frames else pd.DataFrame()
+    rates = _attach_settings(pd.concat(rate_frames, ignore_index=True), settings) if rate_frames else pd.DataFrame()
+    return ReadoutResult(curves=curves, traces=traces, rates=rates)
+
+
+def _test(network, targets, batch, protocol, test_rng, state, global_step):
+    """Test every run with frozen weights on copies of the learning state."""
+    period = targets.shape[1]
+    frozen = batch.frozen_copy_args()
+    diverged_in_test = frozen[-1]
+    sq = np.zeros(batch.n_runs)
+    if protocol.kind == "trials":
+        trace = np.zeros((protocol.pulse_steps + period, batch.n_runs))
+        # The first test trial is the one shown in the trace figure.
+        kernels.run_trials(
+            *network, targets, *frozen, protocol.divergence_bound, 1, False,
+            protocol.learn_every, protocol.pulse_steps, protocol.pulse_amplitude,
+            protocol.init_std, protocol.noise_step_std, protocol.leak, test_rng, sq, trace,
+        )
+        if protocol.n_test_trials > 1:
+            kernels.run_trials(
+                *network, targets, *frozen, protocol.divergence_bound,
+                protocol.n_test_trials - 1, False, protocol.learn_every,
+                protocol.pulse_steps, protocol.pulse_amplitude, protocol.init_std,
+                protocol.noise_step_std, protocol.leak, test_rng, sq, np.zeros((0, batch.n_runs)),
+            )
+    else:
+        n_steps = protocol.test_periods * period
+        trace = np.zeros((n_steps, batch.n_runs))
+        kernels.run_continuous(
+            *network, targets, *frozen, protocol.divergence_bound,
+            state[0].copy(), state[1].copy(), n_steps, global_step, False,
+            protocol.learn_every, protocol.noise_step_std, protocol.leak, test_rng, sq, trace,
+        )
+    return sq, trace, diverged_in_test & ~batch.diverged
+
+
+def _trace_table(batch, targets, protocol, runs, checkpoint, train_trace, test_trace, global_step):
+    period = targets.shape[1]
+    frames = []
+    for phase, trace in (("train", train_trace), ("test", test_trace)):
+        n_steps = trace.shape[0]
+        if n_steps == 0:
+            continue
+        if protocol.kind == "trials":
+            offset = protocol.pulse_steps
+            steps = np.arange(n_steps) - offset
+            target_step = np.where(steps >= 0, steps, -1)
+        else:
+            start = global_step - (n_steps if phase == "train" else 0)
+            steps = np.arange(n_steps)
+            target_step = (start + steps) % period
+        for run in runs:
+            target = targets[batch.target_index[run]]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "target": batch.target_index[run],
+                        "setting": batch.setting_index[run],
+                        "trial": checkpoint,
+                        "phase": phase,
+                        "time_ms": steps * protocol.dt,
+                        "output": trace[:, run],
+                        "target_value": np.where(target_step >= 0, target[target_step], np.nan),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _rate_table(batch, reservoir, runs, checkpoint):
+    frames = []
+    for run in runs:
+        setting = batch.settings[batch.setting_index[run]]
+        if setting.rule != "bayes":
+            continue
+        frames.append(
+            pd.DataFrame(
+                {
+                    "target": batch.target_index[run],
+                    "setting": batch.setting_index[run],
+                    "trial": checkpoint,
+                    "unit": np.arange(reservoir.n_units),
+                    "readout_gain": reservoir.readout_gains,
+                    "alpha": batch.rate_coef[:, run],
+                    "diverged": batch.diverged[run],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _attach_settings(table: pd.DataFrame, settings: list[RuleSetting]) -> pd.DataFrame:
+    if table.empty:
+        return table
+    described = pd.DataFrame(
+        {
+            "setting": np.arange(len(settings)),
+            "rule": [s.rule for s in settings],
+            "rate": [s.rate for s in settings],
+            "forgetting_tau": [np.nan if s.forgetting_tau is None else s.forgetting_tau for s in settings],
+        }
+    )
+    merged = table.merge(described, on="setting", how="left").drop(columns="setting")
+    leading = ["target", "rule", "rate", "forgetting_tau"]
+    return merged[leading + [c for c in merged.columns if c not in leading]]

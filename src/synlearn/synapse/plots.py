@@ -1,0 +1,204 @@
+"""Figures of the single-synapse experiments (Aitchison et al. 2021, Figs. 2-3, SI 1-2).
+
+Each function takes the tidy tables of ``synlearn.synapse.simulation`` and returns a
+``matplotlib.figure.Figure`` built without pyplot, so it works under any backend
+(including Agg) and never opens a window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from ..core.errors import ConfigError, require_positive
+
+FEEDBACK_ORDER = ("linear", "cerebellar", "rl")
+FEEDBACK_TITLES = {"linear": "Linear", "cerebellar": "Cerebellar", "rl": "RL"}
+
+
+def _require_columns(table: pd.DataFrame, columns, name: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ConfigError(f"{name} is missing columns {missing}")
+    if table.empty:
+        raise ConfigError(f"{name} is empty")
+
+
+def _feedbacks(table: pd.DataFrame) -> list[str]:
+    present = list(pd.unique(table["feedback"]))
+    return [f for f in FEEDBACK_ORDER if f in present] + \
+        [f for f in present if f not in FEEDBACK_ORDER]
+
+
+def plot_timeseries(timeseries: pd.DataFrame, *, start_tau: float = 2.0,
+                    n_sd: float = 2.0) -> Figure:
+    """(a) True weight, posterior mean and ``n_sd``-sd band of a few synapses.
+
+    Columns are feedback types, rows the recorded synapses (fastest input on top), in
+    weight space like the paper's Fig. 2: ``exp(lambda)`` in black, the mean weight
+    ``m`` in red with ``m +- n_sd s``. Times before ``start_tau`` (burn-in) are dropped
+    and the axis starts at 0 there.
+
+    Parameters
+    ----------
+    timeseries : DataFrame
+        ``synlearn.synapse.run_timeseries`` output, one or more feedbacks.
+    start_tau : float
+        First time shown, in units of tau (the paper shows 3 tau after a 2 tau cut).
+    n_sd : float
+        Half-width of the band in posterior sds.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require_columns(timeseries, ["feedback", "synapse", "rate_hz", "time_s", "time_tau",
+                                  "weight_true", "weight_mean", "weight_sd"], "timeseries")
+    data = timeseries[timeseries["time_tau"] >= start_tau]
+    if data.empty:
+        raise ConfigError(f"timeseries has no rows with time_tau >= start_tau={start_tau}")
+    feedbacks = _feedbacks(data)
+    rows = max(data[data.feedback == f]["synapse"].nunique() for f in feedbacks)
+    fig = Figure(figsize=(3.0 * len(feedbacks), 2.2 * rows), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(rows, len(feedbacks), squeeze=False))
+    for col, feedback in enumerate(feedbacks):
+        part = data[data.feedback == feedback]
+        order = part.groupby("synapse")["rate_hz"].first().sort_values(ascending=False)
+        for row in range(rows):
+            ax = axes[row, col]
+            if row >= len(order):
+                ax.set_visible(False)
+                continue
+            synapse = order.index[row]
+            trace = part[part.synapse == synapse].sort_values("time_s")
+            time = trace["time_s"] - trace["time_s"].iloc[0]
+            low = trace["weight_mean"] - n_sd * trace["weight_sd"]
+            high = trace["weight_mean"] + n_sd * trace["weight_sd"]
+            ax.fill_between(time, low, high, color="tab:red", alpha=0.3, linewidth=0,
+                            label=f"{n_sd:g} sd")
+            sns.lineplot(x=time, y=trace["weight_true"], ax=ax, color="black",
+                         linewidth=0.8, label="target")
+            sns.lineplot(x=time, y=trace["weight_mean"], ax=ax, color="tab:red",
+                         linewidth=0.8, label="estimate")
+            ax.set_title(f"{FEEDBACK_TITLES.get(feedback, feedback)}, "
+                         f"$\\nu$ = {order.iloc[row]:.2g} Hz")
+            ax.set_xlabel("time (s)" if row == len(order) - 1 else "")
+            ax.set_ylabel("weight (mV)" if col == 0 else "")
+            if not (row == 0 and col == 0):
+                ax.get_legend().remove()
+    sns.despine(fig=fig)
+    return fig
+
+
+def plot_mse_vs_learning_rate(summary: pd.DataFrame, *,
+                              ymax_factor: float = 2.5) -> Figure:
+    """(b) MSE of the classical rule against its learning rate, Bayesian as a line.
+
+    One panel per feedback type (log x). Classical: mean over seeds with the seeds' sd
+    as a band; Bayesian: mean over seeds as a dashed line with a +-sd band. Diverged runs
+    (NaN MSE) are left out, as in the paper.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Concatenated ``run_summary`` / ``run_paper_default`` rows.
+    ymax_factor : float
+        The y axis ends at this multiple of the Bayesian MSE, so that the region near
+        the classical optimum stays readable (large rates blow up; the paper clips too).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require_columns(summary, ["feedback", "rule", "eta", "seed", "mse"], "summary")
+    require_positive("ymax_factor", ymax_factor)
+    feedbacks = _feedbacks(summary)
+    fig = Figure(figsize=(3.2 * len(feedbacks), 3.0), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(feedbacks), squeeze=False)[0])
+    for ax, feedback in zip(axes, feedbacks):
+        part = summary[(summary.feedback == feedback) & np.isfinite(summary["mse"])]
+        classical = part[part.rule == "classical"]
+        bayes = part[part.rule == "bayes"]
+        if not classical.empty:
+            sns.lineplot(data=classical, x="eta", y="mse", ax=ax, color="black",
+                         marker="o", markersize=3, errorbar="sd", label="classical")
+        if not bayes.empty:
+            mean = bayes["mse"].mean()
+            spread = bayes["mse"].std(ddof=1) if len(bayes) > 1 else 0.0
+            ax.axhline(mean, color="tab:red", linestyle="--", label="Bayesian")
+            if spread > 0:
+                ax.axhspan(mean - spread, mean + spread, color="tab:red", alpha=0.2,
+                           linewidth=0)
+            ax.set_ylim(0.0, ymax_factor * mean)
+        ax.set_xscale("log")
+        ax.set_xlabel(r"learning rate $\eta$")
+        ax.set_ylabel("MSE" if ax is axes[0] else "")
+        ax.set_title(FEEDBACK_TITLES.get(feedback, feedback))
+        if ax is axes[0]:
+            ax.legend(frameon=False)
+        elif ax.get_legend() is not None:
+            ax.get_legend().remove()
+    sns.despine(fig=fig)
+    return fig
+
+
+def plot_rate_dependence(per_synapse: pd.DataFrame) -> Figure:
+    """(c) Input rate against normalised variability and normalised learning rate.
+
+    Each dot is a synapse (log-log axes); columns are feedback types. Top row:
+    ``<s_i^2 / m_i>_t``; bottom row: ``<|Delta m_i| / m_i>`` per spike. The paper's
+    prediction: both fall with the presynaptic rate.
+
+    Parameters
+    ----------
+    per_synapse : DataFrame
+        Concatenated ``run_rate_table`` rows.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require_columns(per_synapse, ["feedback", "rate_hz", "normalised_variability",
+                                   "normalised_learning_rate"], "per_synapse")
+    feedbacks = _feedbacks(per_synapse)
+    fig = Figure(figsize=(3.0 * len(feedbacks), 5.2), layout="constrained")
+    axes = fig.subplots(2, len(feedbacks), squeeze=False)
+    labels = {"normalised_variability": r"norm. variability $\langle s_i^2/m_i\rangle$",
+              "normalised_learning_rate":
+                  r"norm. learning rate $\langle|\Delta m_i|/m_i\rangle$"}
+    for col, feedback in enumerate(feedbacks):
+        part = per_synapse[per_synapse.feedback == feedback]
+        for row, column in enumerate(labels):
+            ax = axes[row, col]
+            shown = part[np.isfinite(part[column]) & (part[column] > 0)]
+            sns.scatterplot(data=shown, x="rate_hz", y=column, ax=ax, color="black",
+                            s=6, alpha=0.5, linewidth=0)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(r"input rate $\nu_i$ (Hz)" if row == 1 else "")
+            ax.set_ylabel(labels[column] if col == 0 else "")
+            if row == 0:
+                ax.set_title(FEEDBACK_TITLES.get(feedback, feedback))
+    sns.despine(fig=fig)
+    return fig
+
+
+# Entry points of the workflow's figure rules: each takes the mapping of table names to
+# tables that the rule reads (see workflow/rules/common.smk).
+
+
+def timeseries(tables: dict[str, pd.DataFrame]) -> Figure:
+    """Figure (a) from the workflow's ``timeseries`` table."""
+    return plot_timeseries(tables["timeseries"])
+
+
+def mse_vs_eta(tables: dict[str, pd.DataFrame]) -> Figure:
+    """Figure (b) from the workflow's ``summary`` table."""
+    return plot_mse_vs_learning_rate(tables["summary"])
+
+
+def rate_dependence(tables: dict[str, pd.DataFrame]) -> Figure:
+    """Figure (c) from the workflow's ``rates`` table."""
+    return plot_rate_dependence(tables["rates"])

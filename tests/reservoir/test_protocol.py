@@ -1,0 +1,158 @@
+"""The readout-learning protocol: batching, divergence, determinism, learning."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synlearn.reservoir.targets import four_sines, sample_periodic_gp
+from synlearn.core.errors import ConfigError
+from synlearn.reservoir.protocol import Protocol, RuleSetting, simulate_readout_learning
+from synlearn.reservoir.network import make_reservoir
+
+PROTOCOL = Protocol(noise_std=0.05, pulse_ms=10, n_test_trials=2, checkpoints=(0, 3, 6))
+
+
+def simulate(settings, protocol=PROTOCOL, n_targets=2, n_units=60, seed=0, trace_targets=()):
+    reservoir = make_reservoir(n_units, 0.2, 1.5, np.random.default_rng(seed), 0.5)
+    targets = sample_periodic_gp(n_targets, 40, 0.5, np.random.default_rng(seed + 1))
+    return simulate_readout_learning(reservoir, targets, settings, protocol,
+                                     np.random.default_rng(seed + 2), np.random.default_rng(seed + 3),
+                                     trace_targets=trace_targets)
+
+
+def rows_of(curves, rule, rate):
+    return curves[(curves["rule"] == rule) & (curves["rate"] == rate)].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("kind", ["trials", "continuous"])
+def test_a_run_is_bit_identical_alone_and_in_a_batch(kind):
+    protocol = Protocol(kind=kind, noise_std=0.05, pulse_ms=10, n_test_trials=2, test_periods=2,
+                        checkpoints=(0, 3, 6))
+    settings = [RuleSetting("delta", 1e-3), RuleSetting("bayes", 1e-2), RuleSetting("rls", 1.0)]
+    batched = simulate(settings, protocol).curves
+    for setting in settings:
+        alone = simulate([setting], protocol).curves
+        pd.testing.assert_frame_equal(rows_of(batched, setting.rule, setting.rate),
+                                      rows_of(alone, setting.rule, setting.rate))
+
+
+def test_a_diverging_run_is_flagged_and_stops_alone():
+    settings = [RuleSetting("delta", 1e-3), RuleSetting("delta", 5.0)]
+    curves = simulate(settings).curves
+    wild = rows_of(curves, "delta", 5.0)
+    tame = rows_of(curves, "delta", 1e-3)
+    assert wild["diverged"].iloc[-1]
+    assert wild.loc[wild["diverged"], "test_mse"].isna().all()
+    assert not tame["diverged"].any()
+    assert np.isfinite(tame["test_mse"]).all()
+    pd.testing.assert_frame_equal(tame, rows_of(simulate([settings[0]]).curves, "delta", 1e-3))
+
+
+def test_same_seed_same_numbers_different_seed_different_numbers():
+    settings = [RuleSetting("bayes", 1e-2)]
+    first = simulate(settings, seed=4).curves
+    pd.testing.assert_frame_equal(first, simulate(settings, seed=4).curves)
+    other = simulate(settings, seed=5).curves
+    assert not np.allclose(first["test_mse"].iloc[2:], other["test_mse"].iloc[2:])
+
+
+def test_untrained_readout_has_unit_test_mse_and_learning_lowers_it():
+    protocol = Protocol(noise_std=0.05, pulse_ms=10, n_test_trials=2, checkpoints=(0, 30))
+    curves = simulate([RuleSetting("bayes", 1e-2), RuleSetting("rls", 1.0)], protocol).curves
+    start = curves[curves["trial"] == 0]
+    np.testing.assert_allclose(start["test_mse"], 1.0, rtol=1e-12)  # z = 0, unit-variance targets
+    end = curves[curves["trial"] == 30]
+    assert (end["test_mse"] < 0.75).all()
+
+
+def test_force_suppresses_the_error_from_the_first_period():
+    """FORCE's signature: the output follows the target while learning, from the start."""
+    reservoir = make_reservoir(200, 0.1, 1.5, np.random.default_rng(0))
+    target = four_sines(1000.0)[None, :]
+    protocol = Protocol(kind="continuous", checkpoints=(0, 1), test_periods=1)
+    settings = [RuleSetting("rls", 1.0), RuleSetting("delta", 1e-3)]
+    curves = simulate_readout_learning(reservoir, target, settings, protocol,
+                                       np.random.default_rng(1), np.random.default_rng(2)).curves
+    first = curves[curves["trial"] == 1].set_index("rule")["train_mse"]
+    assert first["rls"] < 0.01  # a silent readout scores 1
+    assert first["rls"] < first["delta"] / 10
+
+
+def test_test_trials_are_the_same_at_every_checkpoint():
+    """A frozen readout (learning off via rate ~ 0) gives the same test MSE at every checkpoint."""
+    curves = simulate([RuleSetting("delta", 1e-300)]).curves
+    np.testing.assert_allclose(curves["test_mse"], curves["test_mse"].iloc[0], rtol=1e-12)
+
+
+def test_traces_and_rates_tables():
+    result = simulate([RuleSetting("delta", 1e-3), RuleSetting("bayes", 1e-2)], trace_targets=(0,))
+    traces, rates = result.traces, result.rates
+    assert set(traces["phase"]) == {"train", "test"}
+    assert set(traces["target"]) == {0}
+    pulse = traces[traces["time_ms"] < 0]
+    assert pulse["target_value"].isna().all() and traces[traces["time_ms"] >= 0]["target_value"].notna().all()
+    assert set(rates["rule"]) == {"bayes"}
+    by_unit = rates.pivot_table(index="unit", columns="trial", values="alpha")
+    assert (by_unit.diff(axis=1).iloc[:, 1:] <= 0).all().all()  # alpha_i never increases
+    first = rates[rates["trial"] == 0]["alpha"]
+    np.testing.assert_allclose(first, 1e-2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"kind": "online"}, "unknown protocol 'online'; allowed: trials, continuous"),
+        ({"dt": 0.0}, "dt must be a positive"),
+        ({"dt": 20.0}, "dt (20.0) must not exceed tau"),
+        ({"noise_std": -1.0}, "noise_std must be >= 0"),
+        ({"learn_every": 0}, "learn_every must be an integer >= 1"),
+        ({"checkpoints": (10, 5)}, "checkpoints must be distinct, increasing"),
+    ],
+)
+def test_bad_protocol_names_the_parameter(kwargs, message):
+    import re
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Protocol(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("hebb", 1e-3), "unknown rule 'hebb'; allowed: delta, bayes, rls"),
+        (("delta", 0.0), "delta learning rate must be a positive"),
+        (("bayes", -1e-3), "bayes learning rate must be a positive"),
+        (("delta", 1e-3, 100.0), "forgetting_tau applies to the 'bayes' rule only"),
+    ],
+)
+def test_bad_rule_setting_names_the_problem(args, message):
+    import re
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        RuleSetting(*args)
+
+
+def test_bad_targets_are_rejected():
+    reservoir = make_reservoir(10, 0.5, 1.5, np.random.default_rng(0))
+    settings = [RuleSetting("delta", 1e-3)]
+    rng = np.random.default_rng(0)
+    with pytest.raises(ConfigError, match="non-finite"):
+        simulate_readout_learning(reservoir, np.full((1, 5), np.nan), settings, PROTOCOL, rng, rng)
+    with pytest.raises(ConfigError, match="n_targets, period_steps"):
+        simulate_readout_learning(reservoir, np.zeros(5), settings, PROTOCOL, rng, rng)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_units": 1}, "n_units must be an integer >= 2"),
+        ({"gain": 0.0}, "gain must be a positive"),
+        ({"connection_prob": 1.5}, "connection_prob must be in (0, 1]"),
+    ],
+)
+def test_bad_network_parameters(kwargs, message):
+    import re
+
+    params = {"n_units": 10, "connection_prob": 0.5, "gain": 1.5, **kwargs}
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        make_reservoir(rng=np.random.default_rng(0), **params)

@@ -1,0 +1,14 @@
+rule compile_kernels:
+    """Compile and cache a family's Numba kernels once, so parallel jobs do not all compile."""
+    output:
+        touch(f"{RESULTS}/.compiled/{{family}}"),
+    log:
+        f"{RESULTS}/logs/{{family}}/compile_kernels.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{{family}}/compile.tsv"
+    conda:
+        "../envs/synlearn.yaml"
+    params:
+        code=lambda wildcards: training_code(wildcards.family),
+    script:
+        "../scripts/compile_kernels.py"

@@ -1,0 +1,6 @@
+from synlearn.core.io import log_to, write_table
+from synlearn.synapse.pipeline import rate_table
+
+log_to(snakemake.log[0])
+table = rate_table(snakemake.params.config, snakemake.wildcards.feedback, snakemake.params.base_seed)
+write_table(table, snakemake.output[0])
