@@ -29,3 +29,31 @@ def test_code_hash_depends_on_the_named_code():
     assert code_hash("reservoir") != code_hash("reservoir/stats.py")
     assert len(code_hash("reservoir", "core/io.py")) == 12
     assert code_hash("synlearn.reservoir.pipeline") != code_hash("synlearn.synapse.pipeline")
+
+
+def closure(*modules):
+    from synlearn.core.io import PACKAGE_ROOT, _module_closure
+
+    return {path.relative_to(PACKAGE_ROOT).as_posix() if path.is_relative_to(PACKAGE_ROOT)
+            else path.name for path in _module_closure(modules)}
+
+
+def test_code_hash_follows_the_imports_of_the_entry_module():
+    training = closure("synlearn.reservoir.pipeline")
+    # studies.py shapes every run; it was once missing from a hand-kept list
+    assert {"reservoir/pipeline.py", "reservoir/studies.py", "reservoir/protocol.py",
+            "reservoir/kernels.py", "reservoir/network.py", "core/jit.py",
+            "reservoir/__init__.py"} <= training
+    assert "reservoir/plots.py" not in training and "reservoir/stats.py" not in training
+    assert not any(name.startswith("synapse/") for name in training)
+    assert "__init__.py" not in training  # the family list: adding a family reruns nothing
+
+
+def test_code_hash_of_a_script_covers_what_it_imports():
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "workflow/scripts/reservoir_train.py"
+    files = closure(str(script))
+    assert {"reservoir_train.py", "core/io.py", "reservoir/pipeline.py",
+            "reservoir/kernels.py"} <= files
+    assert code_hash(str(script)) != code_hash("synlearn.reservoir.pipeline")

@@ -55,8 +55,7 @@ def test_bad_config_stops_the_run_with_the_key_named(tmp_path):
     result = snakemake("-n", "--configfile", str(tmp_path / "bad.yaml"), check=False)
     assert result.returncode != 0
     message = result.stdout + result.stderr
-    assert "['reservoir']['defaults']['network']['gain']" in message
-    assert "less than or equal to the minimum of 0" in message
+    assert "bad.yaml: reservoir.defaults.network.gain: -1.5 is less than or equal to the minimum of 0" in message
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +107,57 @@ def test_rebuilding_one_figure_reruns_only_that_figure(quick_run):
     assert "figure_reservoir_mse_vs_rate" in out
     assert "reservoir_train" not in out
     assert (work / "results/figures/reservoir_mse_vs_rate.png").exists()
+
+
+def planned_rules(work):
+    """Rule name -> job count of what a dry run of the quick config would run now."""
+    out = snakemake("-n", "--configfile", "config/quick.yaml", "--cores", "1", cwd=work).stdout
+    if "Nothing to be done" in out:
+        return {}
+    table = out.split("Job stats:", 1)[1].split("total", 1)[0]
+    rows = [line.split() for line in table.splitlines()[3:] if line.strip()]
+    return {name: int(count) for name, count in rows}
+
+
+@pytest.mark.parametrize("edited, families", [
+    ("reservoir/kernels.py", {"reservoir"}),
+    ("reservoir/studies.py", {"reservoir"}),
+    ("synapse/kernels.py", {"synapse"}),
+    ("core/io.py", {"reservoir", "synapse"}),
+])
+def test_a_code_edit_reruns_exactly_the_jobs_that_depend_on_it(quick_run, edited, families):
+    work, _ = quick_run
+    assert planned_rules(work) == {}
+    source = work / "src/synlearn" / edited
+    original = source.read_bytes()
+    try:
+        source.write_bytes(original + b"\n# an edit\n")
+        planned = planned_rules(work)
+    finally:
+        source.write_bytes(original)
+    # the compile marker and every training, statistics and figure job of each family
+    assert planned.pop("compile_kernels") == len(families)
+    assert planned.pop("all") == 1
+    touched = {name.removeprefix("figure_").split("_")[0] for name in planned}
+    assert touched == families
+    for family in families:
+        assert any(name.startswith(f"{family}_") for name in planned)
+        assert any(name.startswith(f"figure_{family}_") for name in planned)
+    assert planned_rules(work) == {}
+
+
+def test_a_figure_edit_reruns_only_the_figures(quick_run):
+    work, _ = quick_run
+    source = work / "src/synlearn/synapse/plots.py"
+    original = source.read_bytes()
+    try:
+        source.write_bytes(original + b"\n# an edit\n")
+        planned = planned_rules(work)
+    finally:
+        source.write_bytes(original)
+    planned.pop("all")
+    assert planned == {"figure_synapse_timeseries": 1, "figure_synapse_mse_vs_eta": 1,
+                       "figure_synapse_rate_dependence": 1}
 
 
 def test_a_killed_job_resumes_and_gives_the_same_numbers_at_other_cores(quick_run):

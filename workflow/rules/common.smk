@@ -20,17 +20,12 @@ SEED = config["seed"]
 CONFIGURED = configured_families(config)
 
 
-def training_code(family):
-    """Hash of the code behind a family's simulations (Snakemake does not see src/ edits)."""
-    return code_hash(f"synlearn.{family}.pipeline")
-
-
-def statistics_code(family):
-    return code_hash(f"synlearn.{family}.stats")
-
-
-def plotting_code(family):
-    return code_hash(f"synlearn.{family}.plots")
+def code_of(script, *modules):
+    """Hash of a rule's script and of every package module it imports (and ``modules``,
+    for what it imports by name at run time): Snakemake does not see edits to src/."""
+    return code_hash(
+        os.path.join(workflow.basedir, "workflow/scripts", script), *modules
+    )
 
 
 def compiled(family):

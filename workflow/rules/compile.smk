@@ -9,6 +9,8 @@ rule compile_kernels:
     conda:
         "../envs/synlearn.yaml"
     params:
-        code=lambda wildcards: training_code(wildcards.family),
+        code=lambda wildcards: code_of(
+            "compile_kernels.py", f"synlearn.{wildcards.family}.pipeline"
+        ),
     script:
         "../scripts/compile_kernels.py"

@@ -22,6 +22,6 @@ for _family in CONFIGURED:
             params:
                 family=_family.name,
                 function=_figure.function,
-                code=plotting_code(_family.name),
+                code=code_of("plot_figure.py", f"synlearn.{_family.name}.plots"),
             script:
                 "../scripts/plot_figure.py"

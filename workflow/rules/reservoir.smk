@@ -32,7 +32,7 @@ rule reservoir_targets:
             STUDIES, wildcards.study, wildcards.variant
         ),
         seed=SEED,
-        code=training_code("reservoir"),
+        code=code_of("reservoir_targets.py"),
     script:
         "../scripts/reservoir_targets.py"
 
@@ -57,7 +57,7 @@ rule reservoir_train:
             STUDIES, wildcards.study, wildcards.variant
         ),
         seed=SEED,
-        code=training_code("reservoir"),
+        code=code_of("reservoir_train.py"),
     script:
         "../scripts/reservoir_train.py"
 
@@ -90,6 +90,6 @@ rule reservoir_statistics:
         "../envs/synlearn.yaml"
     params:
         swept=lambda wildcards: swept_columns(STUDIES, wildcards.study),
-        code=statistics_code("reservoir"),
+        code=code_of("reservoir_statistics.py"),
     script:
         "../scripts/reservoir_statistics.py"

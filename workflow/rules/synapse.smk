@@ -23,7 +23,7 @@ rule synapse_summary:
     params:
         config=SYNAPSE,
         base_seed=SEED,
-        code=training_code("synapse"),
+        code=code_of("synapse_summary.py"),
     script:
         "../scripts/synapse_summary.py"
 
@@ -43,7 +43,7 @@ rule synapse_timeseries:
     params:
         config=SYNAPSE,
         base_seed=SEED,
-        code=training_code("synapse"),
+        code=code_of("synapse_timeseries.py"),
     script:
         "../scripts/synapse_timeseries.py"
 
@@ -63,7 +63,7 @@ rule synapse_rates:
     params:
         config=SYNAPSE,
         base_seed=SEED,
-        code=training_code("synapse"),
+        code=code_of("synapse_rates.py"),
     script:
         "../scripts/synapse_rates.py"
 
@@ -86,6 +86,6 @@ rule synapse_statistics:
     conda:
         "../envs/synlearn.yaml"
     params:
-        code=statistics_code("synapse"),
+        code=code_of("synapse_statistics.py"),
     script:
         "../scripts/synapse_statistics.py"

@@ -70,9 +70,10 @@ def code_hash(*modules: str) -> str:
     Parameters
     ----------
     *modules : str
-        Dotted module names, for example ``"synlearn.reservoir.pipeline"``, or
-        folders below ``synlearn/`` (``"reservoir"``), which stand for every module
-        in them.
+        Dotted module names, for example ``"synlearn.reservoir.pipeline"``; folders
+        or files below ``synlearn/`` (``"reservoir"``, ``"core/io.py"``), which stand for
+        every module in them; or the path of a script outside the package (a workflow
+        script), which stands for itself and every package module it imports.
 
     Returns
     -------
@@ -81,7 +82,8 @@ def code_hash(*modules: str) -> str:
     """
     digest = hashlib.sha256()
     for file in sorted(_module_closure(modules)):
-        digest.update(file.relative_to(PACKAGE_ROOT).as_posix().encode())
+        inside = file.is_relative_to(PACKAGE_ROOT)
+        digest.update((file.relative_to(PACKAGE_ROOT) if inside else Path(file.name)).as_posix().encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -110,7 +112,7 @@ def _imported_modules(file: Path) -> set[str]:
     import ast
 
     tree = ast.parse(file.read_text(), filename=str(file))
-    package = _module_name(file)
+    package = _module_name(file) if file.is_relative_to(PACKAGE_ROOT) else ""
     if file.name != "__init__.py":
         package = package.rpartition(".")[0]
     names: set[str] = set()
@@ -133,7 +135,12 @@ def _imported_modules(file: Path) -> set[str]:
 def _module_closure(modules) -> set[Path]:
     pending: list[Path] = []
     for module in modules or (".",):
-        if "." in module and module.split(".")[0] == PACKAGE_ROOT.name:
+        if module.endswith(".py") and Path(module).is_absolute():
+            if not Path(module).is_file():
+                raise ValueError(f"no script {module!r}")
+            pending.append(Path(module).resolve())
+            continue
+        if "." in module and not module.endswith(".py") and module.split(".")[0] == PACKAGE_ROOT.name:
             file = _module_file(module)
             if file is None:
                 raise ValueError(f"no module {module!r} in {PACKAGE_ROOT}")
@@ -149,7 +156,7 @@ def _module_closure(modules) -> set[Path]:
         if file in seen:
             continue
         seen.add(file)
-        name = _module_name(file)
+        name = _module_name(file) if file.is_relative_to(PACKAGE_ROOT) else ""
         parents = name.split(".")
         # From depth 2: the top-level __init__ holds only the family list and the
         # version, and adding a family must not rerun the others.
