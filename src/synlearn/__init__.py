@@ -34,3 +34,33 @@ def configured_families(config: dict):
         module = importlib.import_module(f"{__name__}.{name}")
         families.append(Family(name, module.TITLE, tuple(module.figures(config[name]))))
     return families
+
+
+def check_config(config: dict, schema_dir, source: str = "config") -> None:
+    """Check a workflow config whole, before any job is planned.
+
+    The top level and every family section against their schemas, then each
+    configured family's own cross-field rules (``<family>.check_config``, where the
+    family defines it), with messages that name ``source`` and the key path.
+
+    Raises
+    ------
+    synlearn.core.errors.ConfigError
+    """
+    from pathlib import Path
+
+    from .core.config import load_schema, validate_config
+    from .core.errors import ConfigError
+
+    validate_config(config, schema_dir, FAMILIES, source)
+    for name in FAMILIES:
+        if config.get(name) is None:
+            continue
+        module = importlib.import_module(f"{__name__}.{name}")
+        check = getattr(module, "check_config", None)
+        if check is None:
+            continue
+        try:
+            check(config[name], load_schema(Path(schema_dir) / f"{name}.schema.yaml"))
+        except ConfigError as error:
+            raise ConfigError(f"{source}: {error}") from None

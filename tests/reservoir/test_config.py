@@ -94,21 +94,29 @@ def test_missing_required_default_is_named():
 def test_sweep_of_an_unknown_key_names_the_allowed_keys():
     config = load()
     config["reservoir"]["studies"]["gain"]["sweep"] = {"network.tau": [1.0]}
-    with pytest.raises(ConfigError, match=re.escape("cannot sweep 'network.tau'; sweepable keys: network.n_units")):
+    with pytest.raises(ConfigError, match=re.escape(
+            'reservoir.studies.gain.sweep["network.tau"]: \'network.tau\' cannot be swept; '
+            "sweepable keys: network.n_units")):
         resolve_studies(config["reservoir"])
 
 
-def test_variant_errors_name_the_study_and_point():
+def test_a_swept_value_is_validated_as_the_key_it_sweeps():
     config = load()
     config["reservoir"]["studies"]["gain"]["sweep"] = {"protocol.learn_every": [2, 0]}
-    with pytest.raises(ConfigError, match=re.escape("study 'gain', variant {'protocol.learn_every': 0}")):
+    schema = yaml.safe_load((SCHEMAS / "reservoir.schema.yaml").read_text())
+    with pytest.raises(ConfigError, match=re.escape(
+            'reservoir.studies.gain.sweep["protocol.learn_every"][1]: 0 is less than the minimum of 1')):
+        resolve_studies(config["reservoir"], schema)
+    # without the schema the variant's own check still stops it, naming the study
+    with pytest.raises(ConfigError, match=re.escape(
+            "reservoir.studies.gain: learn_every must be an integer >= 1, got 0")):
         resolve_studies(config["reservoir"])
 
 
 def test_study_with_no_rule_settings_is_an_error():
     config = load()
     config["reservoir"]["studies"]["main"] = {"rules": {"delta": [], "bayes": []}}
-    with pytest.raises(ConfigError, match="no rule settings"):
+    with pytest.raises(ConfigError, match=re.escape("reservoir.studies.main.rules: no rule settings")):
         resolve_studies(config["reservoir"])
 
 

@@ -1,13 +1,11 @@
-from synlearn import FAMILIES, configured_families
-from synlearn.core.config import validate_config
+from synlearn import check_config, configured_families
 from synlearn.core.errors import ConfigError
 from synlearn.core.io import code_hash
 
 try:
-    validate_config(
+    check_config(
         config,
         Path(workflow.basedir) / "workflow/schemas",
-        FAMILIES,
         source=", ".join(map(str, workflow.configfiles)) or "config",
     )
 except ConfigError as error:

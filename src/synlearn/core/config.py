@@ -8,6 +8,7 @@ so adding a family adds no line to a shared schema.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,6 +28,52 @@ def key_path(parts: Iterable) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text or "(top level)"
+
+
+def load_schema(path: str | Path) -> dict:
+    """A schema file (YAML or JSON) as a dict."""
+    return yaml.safe_load(Path(path).read_text())
+
+
+def check_finite(value, path: tuple = ()) -> None:
+    """Raise ConfigError at the first NaN or infinite number anywhere in ``value``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key_path(path)}: {value!r} is not a finite number")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_finite(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_finite(item, (*path, index))
+
+
+def _message(error) -> str:
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        return (f"unknown key{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(map(repr, unknown))}; allowed here: {', '.join(allowed)}")
+    return error.message
+
+
+def check_value(value, schema: dict, root: dict, where: str) -> None:
+    """Validate one value against a fragment of a family schema (``$ref``s into ``root``).
+
+    Raises
+    ------
+    ConfigError
+        ``<where><path inside value>: <what is wrong>``.
+    """
+    import jsonschema
+
+    check_finite(value, ())
+    fragment = {**schema, "$defs": root.get("$defs", {})}
+    errors = list(jsonschema.Draft202012Validator(fragment).iter_errors(value))
+    if errors:
+        error = jsonschema.exceptions.best_match(errors)
+        inner = key_path(error.absolute_path)
+        suffix = "" if inner == "(top level)" else ("" if inner.startswith("[") else ".") + inner
+        raise ConfigError(f"{where}{suffix}: {_message(error)}")
 
 
 def family_schema(schema_dir: str | Path, families: Iterable[str]) -> dict:
@@ -75,15 +122,10 @@ def validate_config(config: dict, schema_dir: str | Path, families: Iterable[str
     registry = Registry(retrieve=retrieve)
     validator = jsonschema.Draft202012Validator(schema, registry=registry)
     errors = list(validator.iter_errors(config))
-    if not errors:
-        return
-    error = jsonschema.exceptions.best_match(errors)
-    where = key_path(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(error.schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - set(allowed))
-        message = (f"unknown key{'s' if len(unknown) > 1 else ''} "
-                   f"{', '.join(map(repr, unknown))}; allowed here: {', '.join(allowed)}")
-    else:
-        message = error.message
-    raise ConfigError(f"{source}: {where}: {message}")
+    if errors:
+        error = jsonschema.exceptions.best_match(errors)
+        raise ConfigError(f"{source}: {key_path(error.absolute_path)}: {_message(error)}")
+    try:
+        check_finite(config)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None

@@ -32,6 +32,7 @@ _EXPORTS = {
     "RuleSetting": "protocol",
     "simulate_readout_learning": "protocol",
     "resolve_studies": "studies",
+    "check_config": "studies",
     "make_targets": "pipeline",
     "run_network": "pipeline",
     "compile_kernels": "pipeline",

@@ -81,28 +81,53 @@ class Variant:
                 **{key.replace(".", "_"): value for key, value in self.swept.items()}}
 
 
-def resolve_studies(reservoir_config: dict) -> dict[str, list[Variant]]:
+def resolve_studies(reservoir_config: dict, schema: dict | None = None) -> dict[str, list[Variant]]:
     """Expand the ``reservoir`` section of the config into variants per study.
+
+    Every value is checked the same way wherever it is written: in ``defaults``, in a
+    study's overrides, or as one point of a ``sweep`` list (a swept value is validated
+    as the key it sweeps). Cross-field rules (a unique ``four_sines`` target, a period
+    of at least two steps, ``dt <= tau``, increasing checkpoints, at least one rule
+    setting) are checked on every variant.
+
+    Parameters
+    ----------
+    reservoir_config : dict
+        The ``reservoir`` section: ``defaults`` and ``studies``.
+    schema : dict, optional
+        The family's schema (``workflow/schemas/reservoir.schema.yaml``); with it, each
+        swept value is validated against the schema of the key it sweeps.
 
     Raises
     ------
     ConfigError
-        For a sweep key that is not sweepable, an empty sweep, or a variant whose
-        parameters are invalid (the message names the study and the parameter).
+        Naming the key as the user wrote it, for example
+        ``reservoir.studies.gain.sweep["network.gain"][1]: -1 is less than or equal to
+        the minimum of 0`` or ``reservoir.defaults.sweep: ...``.
     """
     defaults = reservoir_config["defaults"]
+    if "sweep" in defaults:
+        raise ConfigError("reservoir.defaults.sweep: a sweep belongs to a study "
+                          "(reservoir.studies.<name>.sweep), not to the defaults")
     studies = {}
     for study, override in reservoir_config["studies"].items():
         override = dict(override or {})
         sweep = override.pop("sweep", {}) or {}
         params = deep_merge(defaults, override)
         for key, values in sweep.items():
+            where = f'reservoir.studies.{study}.sweep["{key}"]'
             section, _, leaf = key.partition(".")
             if leaf not in SWEEPABLE.get(section, ()):
                 allowed = ", ".join(f"{s}.{k}" for s, keys in SWEEPABLE.items() for k in keys)
-                raise ConfigError(f"study {study!r}: cannot sweep {key!r}; sweepable keys: {allowed}")
-            if not values:
-                raise ConfigError(f"study {study!r}: sweep of {key!r} has no values")
+                raise ConfigError(f"{where}: {key!r} cannot be swept; sweepable keys: {allowed}")
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"{where}: a sweep is a non-empty list of values, got {values!r}")
+            if schema is not None:
+                from ..core.config import check_value
+
+                leaf_schema = schema["$defs"]["parameters"]["properties"][section]["properties"][leaf]
+                for index, value in enumerate(values):
+                    check_value(value, leaf_schema, schema, f"{where}[{index}]")
         keys = list(sweep)
         variants = []
         for index, point in enumerate(itertools.product(*(sweep[k] for k in keys))):
@@ -110,15 +135,61 @@ def resolve_studies(reservoir_config: dict) -> dict[str, list[Variant]]:
             for key, value in zip(keys, point):
                 section, _, leaf = key.partition(".")
                 resolved[section][leaf] = value
-            variant = Variant(study, f"v{index}", resolved, dict(zip(keys, point)))
-            try:
-                variant.rule_settings()
-                variant.protocol()
-            except ConfigError as error:
-                raise ConfigError(f"study {study!r}, variant {dict(zip(keys, point))}: {error}") from None
-            variants.append(variant)
+            swept = dict(zip(keys, point))
+            _check_parameters(resolved, override, {k: sweep[k].index(v) for k, v in swept.items()},
+                              study)
+            variants.append(Variant(study, f"v{index}", resolved, swept))
         studies[study] = variants
     return studies
+
+
+def _blame(key: str, study: str, override: dict, sweep_index: dict[str, int]) -> str:
+    """Where the user wrote ``key`` (dotted) for a variant of ``study``."""
+    if key in sweep_index:
+        return f'reservoir.studies.{study}.sweep["{key}"][{sweep_index[key]}]'
+    node = override
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return f"reservoir.defaults.{key} (in study {study!r})"
+        node = node[part]
+    return f"reservoir.studies.{study}.{key}"
+
+
+def _check_parameters(params: dict, override: dict, sweep_index: dict[str, int], study: str) -> None:
+    """Cross-field rules of one variant's parameters; errors name the key's origin."""
+
+    def fail(key: str, message: str):
+        raise ConfigError(f"{_blame(key, study, override, sweep_index)}: {message}")
+
+    target, protocol = params.get("target", {}), params.get("protocol", {})
+    if target.get("kind") == "four_sines" and params.get("targets", 1) != 1:
+        fail("targets", f"the four_sines target is unique, so targets must be 1 "
+                        f"(got {params.get('targets')})")
+    dt = protocol.get("dt_ms")
+    if target.get("kind") == "gp" and dt and target.get("period_ms"):
+        steps = round(float(target["period_ms"]) * int(target.get("repeats", 1)) / float(dt))
+        if steps < 2:
+            fail("target.period_ms", f"a period of {target['period_ms']} ms is {steps} step(s) "
+                                     f"of dt_ms = {dt}; it needs at least 2")
+    if dt and protocol.get("tau_ms") and float(dt) > float(protocol["tau_ms"]):
+        fail("protocol.dt_ms", f"dt_ms ({dt}) must not exceed tau_ms ({protocol['tau_ms']})")
+    points = list(protocol.get("checkpoints") or [])
+    if points and points != sorted(set(points)):
+        fail("protocol.checkpoints", f"checkpoints must be distinct and increasing, got {points}")
+    rules = params.get("rules")
+    if rules is not None and not any(rules.get(rule) for rule in ("delta", "bayes", "rls")):
+        fail("rules", "no rule settings: every rule list is empty")
+    variant = Variant(study, "check", params, {})
+    try:
+        variant.rule_settings()
+        variant.protocol()
+    except ConfigError as error:
+        raise ConfigError(f"reservoir.studies.{study}: {error}") from None
+
+
+def check_config(section: dict, schema: dict) -> None:
+    """Check the ``reservoir`` section whole, before any job (see ``resolve_studies``)."""
+    resolve_studies(section, schema)
 
 
 def find_variant(studies: dict[str, list[Variant]], study: str, name: str) -> Variant:

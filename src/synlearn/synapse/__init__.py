@@ -36,6 +36,7 @@ _EXPORTS = {
     "rate_table": "pipeline",
     "compile_kernels": "pipeline",
     "synapse_comparison": "stats",
+    "check_config": "config",
 }
 __all__ = ["TITLE", "figures", *_EXPORTS]
 

@@ -1,0 +1,230 @@
+"""Every wrong config stops `snakemake -n` before any job, with the key named.
+
+Each case edits the quick config in one place (a default, a study's override, one
+point of a sweep, the synapse section, the top level) and states the key path the
+message must name, as the user wrote it.
+"""
+
+import copy
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICK = yaml.safe_load((ROOT / "config/quick.yaml").read_text())
+NAN, INF = float("nan"), float("inf")
+
+pytestmark = pytest.mark.workflow
+
+
+def at(*path):
+    """A setter of the quick config's value at ``path`` (dicts created as needed)."""
+    def edit(value):
+        def apply(config):
+            node = config
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = value
+        return apply
+    return edit
+
+
+def sweep(study, key, values):
+    def apply(config):
+        config["reservoir"]["studies"][study]["sweep"] = {key: values}
+    return apply
+
+
+defaults = lambda *path: at("reservoir", "defaults", *path)  # noqa: E731
+study = lambda name, *path: at("reservoir", "studies", name, *path)  # noqa: E731
+synapse = lambda *path: at("synapse", *path)  # noqa: E731
+
+# (case id, edit, the key path the message names, a phrase of what is allowed)
+CASES = [
+    ("defaults-gain-negative", defaults("network", "gain")(-1.0),
+     "reservoir.defaults.network.gain", "minimum of 0"),
+    ("defaults-gain-inf", defaults("network", "gain")(INF),
+     "reservoir.defaults.network.gain", "not a finite number"),
+    ("defaults-gain-string", defaults("network", "gain")("high"),
+     "reservoir.defaults.network.gain", "is not of type 'number'"),
+    ("defaults-n-units-1", defaults("network", "n_units")(1),
+     "reservoir.defaults.network.n_units", "minimum of 2"),
+    ("defaults-connection-prob", defaults("network", "connection_prob")(1.5),
+     "reservoir.defaults.network.connection_prob", "maximum of 1"),
+    ("defaults-target-kind", defaults("target", "kind")("sine"),
+     "reservoir.defaults.target.kind", "'gp', 'four_sines'"),
+    ("defaults-length-scale", defaults("target", "length_scale")(0.05),
+     "reservoir.defaults.target.length_scale", "minimum of 0.1"),
+    ("defaults-period-nan", defaults("target", "period_ms")(NAN),
+     "reservoir.defaults.target.period_ms", "not a finite number"),
+    ("defaults-period-one-step", defaults("target", "period_ms")(1.0),
+     "reservoir.defaults.target.period_ms", "at least 2"),
+    ("defaults-dt-above-tau", defaults("protocol", "dt_ms")(20.0),
+     "reservoir.defaults.protocol.dt_ms", "must not exceed tau_ms"),
+    ("defaults-checkpoints-order", defaults("protocol", "checkpoints")([10, 5]),
+     "reservoir.defaults.protocol.checkpoints", "distinct and increasing"),
+    ("defaults-protocol-kind", defaults("protocol", "kind")("online"),
+     "reservoir.defaults.protocol.kind", "'trials', 'continuous'"),
+    ("defaults-learn-every", defaults("protocol", "learn_every")(0),
+     "reservoir.defaults.protocol.learn_every", "minimum of 1"),
+    ("defaults-noise-negative", defaults("protocol", "noise_std")(-0.1),
+     "reservoir.defaults.protocol.noise_std", "minimum of 0"),
+    ("defaults-unknown-rule", defaults("rules", "hebb")([1e-3]),
+     "reservoir.defaults.rules", "'delta', 'bayes', 'rls'"),
+    ("defaults-zero-rate", defaults("rules", "delta")([0.0]),
+     "reservoir.defaults.rules.delta[0]", "minimum of 0"),
+    ("defaults-unknown-key", defaults("epochs")(3),
+     "reservoir.defaults", "unknown key 'epochs'; allowed here: forgetting_tau_ms"),
+    ("defaults-sweep", defaults("sweep")({"network.gain": [1.0]}),
+     "reservoir.defaults.sweep", "belongs to a study"),
+    ("defaults-sweep-bad-key", defaults("sweep")({"network.tau": [1.0]}),
+     "reservoir.defaults.sweep", "belongs to a study"),
+    ("study-gain-negative", study("gain", "network", "gain")(-1.0),
+     "reservoir.studies.gain.network.gain", "minimum of 0"),
+    ("study-gain-inf", study("main", "network", "gain")(INF),
+     "reservoir.studies.main.network.gain", "not a finite number"),
+    ("study-n-units-1", study("main", "network", "n_units")(1),
+     "reservoir.studies.main.network.n_units", "minimum of 2"),
+    ("study-length-scale", study("length", "target", "length_scale")(0.05),
+     "reservoir.studies.length.target.length_scale", "minimum of 0.1"),
+    ("study-period-one-step", study("main", "target", "period_ms")(1.0),
+     "reservoir.studies.main.target.period_ms", "at least 2"),
+    ("study-four-sines-targets", study("sines", "targets")(2),
+     "reservoir.studies.sines.targets", "four_sines target is unique"),
+    ("study-four-sines-from-defaults", study("main", "target", "kind")("four_sines"),
+     "reservoir.defaults.targets (in study 'main')", "four_sines target is unique"),
+    ("study-unknown-key", study("main", "epochs")(3),
+     "reservoir.studies.main", "unknown key 'epochs'"),
+    ("study-no-rules", study("main", "rules")({"delta": [], "bayes": []}),
+     "reservoir.studies.main.rules", "no rule settings"),
+    ("study-dt-above-tau", study("force", "protocol")({"dt_ms": 20.0}),
+     "reservoir.studies.force.protocol.dt_ms", "must not exceed tau_ms"),
+    ("sweep-gain-negative", sweep("gain", "network.gain", [1.0, -1.0]),
+     'reservoir.studies.gain.sweep["network.gain"][1]', "minimum of 0"),
+    ("sweep-gain-inf", sweep("gain", "network.gain", [1.0, INF]),
+     'reservoir.studies.gain.sweep["network.gain"][1]', "not a finite number"),
+    ("sweep-gain-string", sweep("gain", "network.gain", [1.0, "high"]),
+     'reservoir.studies.gain.sweep["network.gain"][1]', "is not of type 'number'"),
+    ("sweep-n-units-1", sweep("gain", "network.n_units", [100, 1]),
+     'reservoir.studies.gain.sweep["network.n_units"][1]', "minimum of 2"),
+    ("sweep-length-scale", sweep("length", "target.length_scale", [0.5, 0.05]),
+     'reservoir.studies.length.sweep["target.length_scale"][1]', "minimum of 0.1"),
+    ("sweep-target-kind", sweep("length", "target.kind", ["gp", "sine"]),
+     'reservoir.studies.length.sweep["target.kind"][1]', "'gp', 'four_sines'"),
+    ("sweep-period-nan", sweep("length", "target.period_ms", [100.0, NAN]),
+     'reservoir.studies.length.sweep["target.period_ms"][1]', "not a finite number"),
+    ("sweep-period-one-step", sweep("length", "target.period_ms", [100.0, 1.0]),
+     'reservoir.studies.length.sweep["target.period_ms"][1]', "at least 2"),
+    ("sweep-unknown-key", sweep("gain", "network.tau", [1.0]),
+     'reservoir.studies.gain.sweep["network.tau"]', "sweepable keys: network.n_units"),
+    ("sweep-empty", sweep("gain", "network.gain", []),
+     'reservoir.studies.gain.sweep["network.gain"]', "should be non-empty"),
+    ("sweep-learn-every", sweep("gain", "protocol.learn_every", [2, 0]),
+     'reservoir.studies.gain.sweep["protocol.learn_every"][1]', "minimum of 1"),
+    ("sweep-protocol-kind", sweep("protocols", "protocol.kind", ["trials", "online"]),
+     'reservoir.studies.protocols.sweep["protocol.kind"][1]', "'trials', 'continuous'"),
+    ("synapse-etas-order", synapse("classical_etas")({"low": 0.1, "high": 1e-4, "count": 7}),
+     "synapse.classical_etas", "must be below high"),
+    ("synapse-etas-nan", synapse("classical_etas", "low")(NAN),
+     "synapse.classical_etas.low", "not a finite number"),
+    ("synapse-burn-in", synapse("burn_in_tau")(10.0),
+     "synapse.burn_in_tau", "shorter than duration_tau"),
+    ("synapse-rates-tau", synapse("rates_tau")(1.0),
+     "synapse.rates_tau", "must be longer"),
+    ("synapse-feedback", synapse("feedbacks")(["linear", "purkinje"]),
+     "synapse.feedbacks[1]", "'linear', 'cerebellar', 'rl'"),
+    ("synapse-duration", synapse("duration_tau")(-5.0),
+     "synapse.duration_tau", "minimum of 0"),
+    ("synapse-noise-variance", synapse("noise_variance")("average"),
+     "synapse.noise_variance", "'paper', 'constant', 'exact'"),
+    ("synapse-unknown-key", synapse("epochs")(3),
+     "synapse", "unknown key 'epochs'; allowed here: burn_in_tau"),
+    ("top-unknown-key", at("sed")(1),
+     "(top level)", "unknown key 'sed'; allowed here: reservoir, seed, synapse"),
+    ("top-seed-negative", at("seed")(-1), "seed", "minimum of 0"),
+    ("top-seed-string", at("seed")("abc"), "seed", "is not of type 'integer'"),
+]
+
+
+def dry_run(case, workdir):
+    _, edit, _, _ = case
+    config = copy.deepcopy(QUICK)
+    edit(config)
+    path = workdir / "bad.yaml"
+    workdir.mkdir(parents=True)
+    path.write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(path),
+         "--directory", str(workdir)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return result
+
+
+@pytest.fixture(scope="module")
+def dry_runs(tmp_path_factory):
+    """Every case's dry run, four at a time (each is a separate Snakemake process)."""
+    base = tmp_path_factory.mktemp("bad-configs")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = pool.map(lambda case: dry_run(case, base / case[0]), CASES)
+        return {case[0]: (result, base / case[0]) for case, result in zip(CASES, results)}
+
+
+def test_the_table_covers_every_category_in_every_place():
+    assert len(CASES) >= 40
+    places = {case[0].split("-")[0] for case in CASES}
+    assert places == {"defaults", "study", "sweep", "synapse", "top"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+def test_a_wrong_config_is_rejected_before_any_job_with_the_key_named(dry_runs, case):
+    name, _, key, allowed = case
+    result, workdir = dry_runs[name]
+    message = result.stdout + result.stderr
+    assert result.returncode != 0, message[-2000:]
+    named = re.escape(f"bad.yaml: {key}") + r"( \(in study '\w+'\))?: "
+    assert re.search(named, message), message[-2000:]
+    assert allowed in message, message[-2000:]
+    assert "Job stats" not in message  # rejected at parse time: no job was planned
+    assert not (workdir / "results").exists()
+    assert len(message.strip().splitlines()) < 15, message  # a few lines, not the schema
+
+
+@pytest.mark.parametrize("dropped, kept", [("synapse", "reservoir"), ("reservoir", "synapse")])
+def test_a_family_section_may_be_left_out(tmp_path, dropped, kept):
+    config = copy.deepcopy(QUICK)
+    del config[dropped]
+    path = tmp_path / "partial.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(path),
+         "--directory", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    planned = result.stdout.split("Job stats:", 1)[1].split("total", 1)[0]
+    assert f"figure_{kept}_" in planned and f"{kept}_" in planned
+    assert dropped not in planned
+
+
+def test_a_yaml_syntax_error_is_reported_with_file_and_line(tmp_path):
+    """Snakemake drops the line of a YAML error; ``python -m synlearn check`` gives it."""
+    path = tmp_path / "broken.yaml"
+    path.write_text("seed: 1\nreservoir:\n  defaults: {networks: [1, 2}\n")
+    result = subprocess.run([sys.executable, "-m", "synlearn", "check", str(path)],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"{path}:3:" in result.stderr and "YAML syntax error" in result.stderr
+    good = subprocess.run([sys.executable, "-m", "synlearn", "check", "config/quick.yaml",
+                           "config/config.yaml"], cwd=ROOT, capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr
+    bad = tmp_path / "bad.yaml"
+    config = copy.deepcopy(QUICK)
+    sweep("gain", "network.gain", [1.0, -1.0])(config)
+    bad.write_text(yaml.safe_dump(config))
+    result = subprocess.run([sys.executable, "-m", "synlearn", "check", str(bad)],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f'{bad}: reservoir.studies.gain.sweep["network.gain"][1]: ' in result.stderr
