@@ -297,22 +297,6 @@ def test_divergence_is_a_result_not_a_crash():
     assert np.isnan(table["mse"].iloc[2]) and np.isfinite(table["mse"].iloc[1])
 
 
-def test_figures_are_built_from_tables():
-    from synlearn.synapse import plots
-
-    timeseries = ex.run_timeseries("linear", n_synapses=30, tau=20.0, duration_tau=3)
-    fig = plots.plot_timeseries(timeseries, start_tau=1.0)
-    assert sum(ax.get_visible() for ax in fig.axes) == 3
-    summary = pd.concat([ex.run_summary("linear", n_synapses=30, tau=20.0,
-                                        duration_tau=4, classical_etas=(1e-3, 1e-2),
-                                        seed=s) for s in (0, 1)])
-    fig = plots.plot_mse_vs_learning_rate(summary)
-    assert len(fig.axes) == 1 and fig.axes[0].get_xscale() == "log"
-    rates = ex.run_rate_table("linear", n_synapses=30, tau=20.0, duration_tau=4)
-    fig = plots.plot_rate_dependence(rates)
-    assert len(fig.axes) == 2 and len(fig.axes[0].collections[0].get_offsets()) == 30
-
-
 @pytest.mark.parametrize(("make", "name"), [
     (lambda: ex.SynapseModel("hebbian"), "feedback"),
     (lambda: ex.SynapseModel("linear", tau=-1.0), "tau"),

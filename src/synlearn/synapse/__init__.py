@@ -23,7 +23,7 @@ from ..core.registry import Figure
 TITLE = "Single-synapse Bayesian filtering"
 
 _EXPORTS = {
-    "SynapseModel": "simulation",
+    "SynapseModel": "model",
     "SynapseRun": "simulation",
     "simulate": "simulation",
     "simulate_on_inputs": "simulation",

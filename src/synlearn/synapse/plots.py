@@ -2,7 +2,10 @@
 
 Each function takes the tidy tables of ``synlearn.synapse.simulation`` and returns a
 ``matplotlib.figure.Figure`` built without pyplot, so it works under any backend
-(including Agg) and never opens a window.
+(including Agg) and never opens a window. The style (seaborn's ``ticks`` style and
+``paper`` context, as the reservoir figures) is applied per figure by
+``synlearn.core.plotting``, also when the figure is saved; importing or calling this
+module leaves the backend and ``matplotlib.rcParams`` unchanged.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from ..core.errors import ConfigError, require_positive
+from ..core.plotting import StyledFigure, styled
 
 FEEDBACK_ORDER = ("linear", "cerebellar", "rl")
 FEEDBACK_TITLES = {"linear": "Linear", "cerebellar": "Cerebellar", "rl": "RL"}
@@ -32,6 +36,7 @@ def _feedbacks(table: pd.DataFrame) -> list[str]:
         [f for f in present if f not in FEEDBACK_ORDER]
 
 
+@styled
 def plot_timeseries(timeseries: pd.DataFrame, *, start_tau: float = 2.0,
                     n_sd: float = 2.0) -> Figure:
     """(a) True weight, posterior mean and ``n_sd``-sd band of a few synapses.
@@ -61,7 +66,7 @@ def plot_timeseries(timeseries: pd.DataFrame, *, start_tau: float = 2.0,
         raise ConfigError(f"timeseries has no rows with time_tau >= start_tau={start_tau}")
     feedbacks = _feedbacks(data)
     rows = max(data[data.feedback == f]["synapse"].nunique() for f in feedbacks)
-    fig = Figure(figsize=(3.0 * len(feedbacks), 2.2 * rows), layout="constrained")
+    fig = StyledFigure(figsize=(3.0 * len(feedbacks), 2.2 * rows), layout="constrained")
     axes = np.atleast_2d(fig.subplots(rows, len(feedbacks), squeeze=False))
     for col, feedback in enumerate(feedbacks):
         part = data[data.feedback == feedback]
@@ -92,6 +97,7 @@ def plot_timeseries(timeseries: pd.DataFrame, *, start_tau: float = 2.0,
     return fig
 
 
+@styled
 def plot_mse_vs_learning_rate(summary: pd.DataFrame, *,
                               ymax_factor: float = 2.5) -> Figure:
     """(b) MSE of the classical rule against its learning rate, Bayesian as a line.
@@ -115,7 +121,7 @@ def plot_mse_vs_learning_rate(summary: pd.DataFrame, *,
     _require_columns(summary, ["feedback", "rule", "eta", "seed", "mse"], "summary")
     require_positive("ymax_factor", ymax_factor)
     feedbacks = _feedbacks(summary)
-    fig = Figure(figsize=(3.2 * len(feedbacks), 3.0), layout="constrained")
+    fig = StyledFigure(figsize=(3.2 * len(feedbacks), 3.0), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(feedbacks), squeeze=False)[0])
     for ax, feedback in zip(axes, feedbacks):
         part = summary[(summary.feedback == feedback) & np.isfinite(summary["mse"])]
@@ -144,6 +150,7 @@ def plot_mse_vs_learning_rate(summary: pd.DataFrame, *,
     return fig
 
 
+@styled
 def plot_rate_dependence(per_synapse: pd.DataFrame) -> Figure:
     """(c) Input rate against normalised variability and normalised learning rate.
 
@@ -163,7 +170,7 @@ def plot_rate_dependence(per_synapse: pd.DataFrame) -> Figure:
     _require_columns(per_synapse, ["feedback", "rate_hz", "normalised_variability",
                                    "normalised_learning_rate"], "per_synapse")
     feedbacks = _feedbacks(per_synapse)
-    fig = Figure(figsize=(3.0 * len(feedbacks), 5.2), layout="constrained")
+    fig = StyledFigure(figsize=(3.0 * len(feedbacks), 5.2), layout="constrained")
     axes = fig.subplots(2, len(feedbacks), squeeze=False)
     labels = {"normalised_variability": r"norm. variability $\langle s_i^2/m_i\rangle$",
               "normalised_learning_rate":

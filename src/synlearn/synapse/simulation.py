@@ -4,7 +4,8 @@ Reproduces the synapse experiments of Aitchison et al. (2021), "Synaptic plastic
 Bayesian inference", Nat. Neurosci. 24, 565-571 (Figs. 2-3 and the rate dependence of
 Supplementary Figs. 1-2), after the authors' code (Jegmi/the-bayesian-synapse,
 ``Bayesian_Synapse_Code.py``), rewritten from the equations as an exact event-driven
-simulation (``synlearn.synapse.kernels``).
+simulation (``synlearn.synapse.kernels``); the model's parameters and the presynaptic
+rates are in ``synlearn.synapse.model``.
 
 The world: ``n`` synapses onto one neuron, presynaptic Bernoulli spikes at rates with
 ``log10(nu / 1 Hz) ~ N(0, 0.5^2)``, target log-weights ``lambda_i`` following
@@ -26,189 +27,11 @@ import pandas as pd
 
 from ..core.errors import ConfigError, require_positive
 from . import kernels
+from .model import FEEDBACKS, SynapseModel, check_rates, draw_rates
 
-FEEDBACKS = tuple(kernels.FEEDBACK_CODES)
-NOISE_VARIANCES = ("constant", "exact")
-RL_UPDATES = ("linearised", "tanh")
-PAPER_N_SYNAPSES = {"linear": 1000, "cerebellar": 1000, "rl": 100}
-PAPER_TAU = {"linear": 1000.0, "cerebellar": 1000.0, "rl": 5000.0}
-# the authors' choice of likelihood noise variance per feedback (approx_method /
-# const_pref in their code): time-averaged constant for linear and cerebellar, the
-# running value over the spiking synapses for rl
-PAPER_NOISE_VARIANCE = {"linear": "constant", "cerebellar": "constant", "rl": "exact"}
 PAPER_ETAS = np.logspace(-4.0, -1.0, 31)
 PAPER_SEEDS = (0, 1, 2, 3, 4)
 BLOCK_STEPS = 2048  # steps drawn per generator call: O(n) overhead per block stays small
-
-
-@dataclass(frozen=True)
-class SynapseModel:
-    """Parameters of the world and of the synapses' likelihood (the authors' values).
-
-    Parameters
-    ----------
-    feedback : {"linear", "cerebellar", "rl"}
-    n_synapses : int, optional
-        Synapses onto the neuron; default 1000 (linear, cerebellar) or 100 (rl).
-    tau : float, optional
-        OU time constant of the target log-weights (s); default 1000 (5000 for rl).
-        ``math.inf`` switches drift off (static targets, no prior drift).
-    dt : float
-        Step length (s).
-    prior_mean, prior_var : float
-        OU mean and stationary variance of the log-weight; the Bayesian synapse's prior
-        uses the same values (no model mismatch).
-    sigma0 : float
-        Membrane noise sd (mV).
-    threshold_sd : float
-        Climbing-fibre threshold in units of ``sigma0`` (cerebellar).
-    sampling_variance_factor : float
-        ``k``: the transmitted weight in rl is ``w = m + sqrt(k m) xi``, and, as in the
-        authors' code (``s2_var``), each spiking synapse adds ``s^2 + k m`` to the
-        likelihood noise variance for every feedback type. 0.0877 in the paper.
-    posterior_sampling : bool
-        Bayesian rl samples ``w ~ N(m, s^2)`` and the noise share is ``2 s^2`` (the
-        authors' setting for the rate-dependence figure, ``k = nan``).
-    noise_variance : {"constant", "exact"}, optional
-        Likelihood noise variance ``S``: the time-averaged constant
-        ``sigma0^2 + sum_i p_i (1 - p_i) (s_prior^2 + k m_prior)`` or the running value
-        ``sigma0^2 + sum_{i spiking} (s_i^2 + k m_i)``. Default: the authors' choice,
-        constant for linear and cerebellar, exact for rl.
-    rl_update : {"linearised", "tanh"}
-        The authors' linearised rl filter step (their default) or the full tanh form.
-    rate_log10_sd : float
-        Sd of ``log10(rate / 1 Hz)``.
-    """
-
-    feedback: str = "linear"
-    n_synapses: int | None = None
-    tau: float | None = None
-    dt: float = 0.01
-    prior_mean: float = -0.669
-    prior_var: float = 0.07448
-    sigma0: float = 2.0
-    threshold_sd: float = -2.1
-    sampling_variance_factor: float = 0.0877
-    posterior_sampling: bool = False
-    noise_variance: str | None = None
-    rl_update: str = "linearised"
-    rate_log10_sd: float = 0.5
-
-    def __post_init__(self):
-        if self.feedback not in FEEDBACKS:
-            raise ConfigError(
-                f"feedback must be one of {', '.join(FEEDBACKS)}, got {self.feedback!r}")
-        if self.n_synapses is None:
-            object.__setattr__(self, "n_synapses", PAPER_N_SYNAPSES[self.feedback])
-        if (isinstance(self.n_synapses, bool) or not isinstance(self.n_synapses,
-                                                                (int, np.integer))
-                or self.n_synapses < 1):
-            raise ConfigError(f"n_synapses must be a positive integer, got "
-                              f"{self.n_synapses!r}")
-        object.__setattr__(self, "n_synapses", int(self.n_synapses))
-        if self.tau is None:
-            object.__setattr__(self, "tau", PAPER_TAU[self.feedback])
-        if self.tau != math.inf:
-            require_positive("tau", self.tau)
-        object.__setattr__(self, "tau", float(self.tau))
-        for name in ("dt", "prior_var", "sigma0", "rate_log10_sd"):
-            object.__setattr__(self, name, require_positive(name, getattr(self, name)))
-        for name in ("prior_mean", "threshold_sd"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float, np.floating)) or not math.isfinite(value):
-                raise ConfigError(f"{name} must be a finite number, got {value!r}")
-        k = self.sampling_variance_factor
-        if not isinstance(k, (int, float, np.floating)) or not (
-                k >= 0 and math.isfinite(k)):
-            raise ConfigError(
-                f"sampling_variance_factor must be a finite number >= 0, got {k!r}")
-        if self.noise_variance is None:
-            object.__setattr__(self, "noise_variance", PAPER_NOISE_VARIANCE[self.feedback])
-        if self.noise_variance not in NOISE_VARIANCES:
-            raise ConfigError(f"noise_variance must be one of {', '.join(NOISE_VARIANCES)}"
-                              f", got {self.noise_variance!r}")
-        if self.rl_update not in RL_UPDATES:
-            raise ConfigError(f"rl_update must be one of {', '.join(RL_UPDATES)}, got "
-                              f"{self.rl_update!r}")
-
-    @property
-    def prior_weight_mean(self) -> float:
-        """Mean of the log-normal prior/stationary weight, ``exp(m + v/2)``."""
-        return math.exp(self.prior_mean + 0.5 * self.prior_var)
-
-    @property
-    def prior_weight_var(self) -> float:
-        return self.prior_weight_mean ** 2 * math.expm1(self.prior_var)
-
-    @property
-    def theta(self) -> float:
-        return self.threshold_sd * self.sigma0
-
-    def constant_noise_variance(self, rates_hz: np.ndarray) -> float:
-        """The authors' time-averaged ``S`` (``<sig2u>``): ``sigma0^2 + sum p(1-p) V``.
-
-        ``V`` is the prior's ``s^2 + k m`` (``2 s^2`` with posterior sampling): the noise
-        share of a synapse whose belief sits at the prior, weighted by the variance
-        ``p (1 - p)`` of its spike indicator.
-        """
-        p = np.asarray(rates_hz, dtype=float) * self.dt
-        if self.posterior_sampling:
-            share = 2.0 * self.prior_weight_var
-        else:
-            share = self.prior_weight_var + self.sampling_variance_factor * \
-                self.prior_weight_mean
-        return self.sigma0 ** 2 + float(np.sum(p * (1.0 - p))) * share
-
-    def model_vector(self, rates_hz: np.ndarray) -> np.ndarray:
-        model = np.zeros(kernels.N_MODEL)
-        model[kernels.M_DT] = self.dt
-        model[kernels.M_INV_TAU] = 0.0 if self.tau == math.inf else 1.0 / self.tau
-        model[kernels.M_MEAN] = self.prior_mean
-        model[kernels.M_VAR] = self.prior_var
-        model[kernels.M_SIGMA0] = self.sigma0
-        model[kernels.M_THETA] = self.theta
-        model[kernels.M_SAMPLING_K] = self.sampling_variance_factor
-        model[kernels.M_CONST_NOISE_VAR] = self.constant_noise_variance(rates_hz)
-        model[kernels.M_H_PLUS] = kernels.normal_pdf_over_cdf(-self.threshold_sd)
-        model[kernels.M_H_MINUS] = kernels.normal_pdf_over_cdf(self.threshold_sd)
-        return model
-
-    def options_vector(self, include_bayesian, burn_in_steps, measure_every_steps,
-                       record_every_steps) -> np.ndarray:
-        options = np.zeros(kernels.N_OPTIONS, dtype=np.int64)
-        options[kernels.O_FEEDBACK] = kernels.FEEDBACK_CODES[self.feedback]
-        options[kernels.O_EXACT_NOISE] = int(self.noise_variance == "exact")
-        options[kernels.O_POSTERIOR_SAMPLING] = int(self.posterior_sampling)
-        options[kernels.O_RL_TANH] = int(self.rl_update == "tanh")
-        options[kernels.O_INCLUDE_BAYES] = int(bool(include_bayesian))
-        options[kernels.O_BURN_IN] = burn_in_steps
-        options[kernels.O_MEASURE_EVERY] = measure_every_steps
-        options[kernels.O_RECORD_EVERY] = record_every_steps
-        return options
-
-
-def draw_rates(model: SynapseModel, rng: np.random.Generator) -> np.ndarray:
-    """Presynaptic rates (Hz), ``log10(nu) ~ N(0, sd^2)``, sorted fastest first.
-
-    As in the authors' ``get_nudt``, the whole vector is redrawn until every spike
-    probability ``nu dt`` is below 1.
-    """
-    scale = model.rate_log10_sd * math.log(10.0)
-    while True:
-        rates = np.sort(np.exp(scale * rng.standard_normal(model.n_synapses)))[::-1]
-        if np.all(rates * model.dt < 1.0):
-            return np.ascontiguousarray(rates)
-
-
-def _check_rates(model: SynapseModel, rates_hz) -> np.ndarray:
-    rates = np.asarray(rates_hz, dtype=float)
-    if rates.shape != (model.n_synapses,):
-        raise ConfigError(f"rates_hz must have shape ({model.n_synapses},) (one rate per "
-                          f"synapse), got {rates.shape}")
-    if not np.all(np.isfinite(rates)) or np.any(rates <= 0) or np.any(rates * model.dt
-                                                                        >= 1):
-        raise ConfigError("rates_hz must be positive and finite with rate * dt < 1")
-    return np.ascontiguousarray(rates)
 
 
 def _check_etas(classical_etas, include_bayesian) -> np.ndarray:
@@ -410,9 +233,9 @@ def simulate(model: SynapseModel, *, duration_tau: float = 500.0, burn_in_tau: f
     if method == "dense" and record.size:
         raise ConfigError("record_synapses is only supported by method='event'")
     rng = np.random.default_rng(seed)
-    rates = draw_rates(model, rng) if rates_hz is None else _check_rates(model, rates_hz)
-    model_vector = model.model_vector(rates)
-    options = model.options_vector(include_bayesian, burn_in_steps, measure_every,
+    rates = draw_rates(model, rng) if rates_hz is None else check_rates(model, rates_hz)
+    params = model.kernel_params(rates)
+    options = model.kernel_options(include_bayesian, burn_in_steps, measure_every,
                                    record_every)
     record_slot = np.full(model.n_synapses, -1, dtype=np.int64)
     record_slot[record] = np.arange(record.size)
@@ -421,13 +244,14 @@ def simulate(model: SynapseModel, *, duration_tau: float = 500.0, burn_in_tau: f
     start = time.process_time()
     if method == "event":
         state, n_spikes = kernels.simulate_event_driven(
-            rng, n_steps, BLOCK_STEPS, spike_prob, model_vector, options, etas,
-            record_slot, record.size)
+            rng, n_steps, BLOCK_STEPS, spike_prob, params, options, etas, record_slot,
+            record.size)
     else:
         empty2 = np.empty((0, 0))
+        drawn = kernels.new_dense_world(np.empty((0, 0), dtype=np.bool_), empty2,
+                                        np.empty(0), empty2)
         state, _, n_spikes = kernels.simulate_dense(
-            rng, n_steps, spike_prob, model_vector, options, etas,
-            np.empty((0, 0), dtype=np.bool_), empty2, np.empty(0), empty2, False)
+            rng, n_steps, spike_prob, params, options, etas, drawn, False)
     cpu = time.process_time() - start
     return _make_run(model, seed, method, rates, etas, include_bayesian, n_steps,
                      burn_in_steps, state, n_spikes, record, record_every, None, cpu)
@@ -435,18 +259,17 @@ def simulate(model: SynapseModel, *, duration_tau: float = 500.0, burn_in_tau: f
 
 def _make_run(model, seed, method, rates, etas, include_bayesian, n_steps, burn_in_steps,
               state, n_spikes, record, record_every, u_trace, cpu) -> SynapseRun:
-    (bayes_mu, bayes_sig2, classical_mu, _, _, err_bayes, err_classical, coverage_sum,
-     variability_sum, learning_rate_sum, spikes_measured, n_grid, diverged,
-     records) = state
     return SynapseRun(
         model=model, seed=seed, method=method, rates_hz=rates, etas=etas,
         include_bayesian=bool(include_bayesian), n_steps=n_steps,
-        burn_in_steps=burn_in_steps, bayes_mu=bayes_mu, bayes_sig2=bayes_sig2,
-        classical_mu=classical_mu, err_bayes=err_bayes, err_classical=err_classical,
-        coverage_sum=coverage_sum, variability_sum=variability_sum,
-        learning_rate_sum=learning_rate_sum, spikes_measured=spikes_measured,
-        n_grid=int(n_grid[0]), diverged=diverged, n_spikes=int(n_spikes),
-        records=records, record_synapses=record, record_every_steps=record_every,
+        burn_in_steps=burn_in_steps, bayes_mu=state.bayes_mu,
+        bayes_sig2=state.bayes_sig2, classical_mu=state.classical_mu,
+        err_bayes=state.err_bayes, err_classical=state.err_classical,
+        coverage_sum=state.coverage_sum, variability_sum=state.variability_sum,
+        learning_rate_sum=state.learning_rate_sum,
+        spikes_measured=state.spikes_measured, n_grid=int(state.n_grid[0]),
+        diverged=state.diverged, n_spikes=int(n_spikes), records=state.records,
+        record_synapses=record, record_every_steps=record_every,
         u_trace=np.empty((0, 0)) if u_trace is None else u_trace, cpu_seconds=cpu)
 
 
@@ -479,7 +302,7 @@ def simulate_on_inputs(model: SynapseModel, rates_hz, spikes, target_path, membr
     if method not in ("event", "dense"):
         raise ConfigError(f"method must be 'event' or 'dense', got {method!r}")
     etas = _check_etas(classical_etas, include_bayesian)
-    rates = _check_rates(model, rates_hz)
+    rates = check_rates(model, rates_hz)
     x = np.asarray(spikes)
     n = model.n_synapses
     if x.ndim != 2 or x.shape[1] != n or x.shape[0] < 1:
@@ -506,9 +329,9 @@ def simulate_on_inputs(model: SynapseModel, rates_hz, spikes, target_path, membr
     record = np.asarray(record_synapses, dtype=np.int64).reshape(-1)
     if np.any(record < 0) or np.any(record >= n):
         raise ConfigError(f"record_synapses must be indices in [0, {n})")
-    model_vector = model.model_vector(rates)
-    options = model.options_vector(include_bayesian, int(burn_in_steps),
-                                   int(measure_every_steps), int(record_every_steps))
+    params = model.kernel_params(rates)
+    options = model.kernel_options(include_bayesian, burn_in_steps, measure_every_steps,
+                                   record_every_steps)
     record_slot = np.full(n, -1, dtype=np.int64)
     record_slot[record] = np.arange(record.size)
 
@@ -522,18 +345,19 @@ def simulate_on_inputs(model: SynapseModel, rates_hz, spikes, target_path, membr
         obs_ptr = np.cumsum(obs_ptr)
         obs_syn = np.tile(record, obs_steps.size)
         obs_lam = lam[np.repeat(obs_steps, record.size), obs_syn]
+        world = kernels.new_world(spike_ptr, synapses, lam[steps, synapses],
+                                  xi[steps, synapses], obs_ptr, obs_syn, obs_lam, noise)
         state, u_trace = kernels.simulate_event_driven_on_inputs(
-            spike_ptr, synapses.astype(np.int64), lam[steps, synapses],
-            xi[steps, synapses], obs_ptr, obs_syn.astype(np.int64), obs_lam, noise,
-            lam[0].copy(), model_vector, options, etas, record_slot, record.size, True)
+            world, lam[0].copy(), params, options, etas, record_slot, record.size, True)
         n_spikes = steps.size
     else:
         if record.size:
             raise ConfigError("record_synapses is only supported by method='event'")
         unused_stream = np.random.default_rng(0)  # the world is supplied, nothing is drawn
+        supplied = kernels.new_dense_world(x, lam, noise, xi)
         state, u_trace, n_spikes = kernels.simulate_dense(
-            unused_stream, n_steps, rates * model.dt, model_vector, options, etas, x, lam,
-            noise, xi, True)
+            unused_stream, n_steps, rates * model.dt, params, options, etas, supplied,
+            True)
     cpu = time.process_time() - start
     return _make_run(model, None, method, rates, etas, include_bayesian, n_steps,
                      int(burn_in_steps), state, n_spikes, record,
