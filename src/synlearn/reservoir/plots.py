@@ -1,27 +1,25 @@
 """Figures of the reservoir readout experiment: one function per figure.
 
 Every function takes a mapping ``"{study}_{table}" -> DataFrame`` of the tidy tables
-written by the statistics step and returns a matplotlib Figure. A figure reads tables,
-never simulation state.
+written by the statistics step and returns a ``matplotlib.figure.Figure``. A figure
+reads tables, never simulation state.
+
+The figures are built without pyplot and importing or calling this module changes
+neither the backend nor ``matplotlib.rcParams``: the style is applied per figure by
+``synlearn.core.plotting`` (``styled``, ``StyledFigure``), also when it is saved.
 """
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+from ..core.plotting import StyledFigure, styled
 
 RULE_COLORS = {"delta": "#1f77b4", "bayes": "#d62728", "rls": "#2ca02c"}
 RULE_LABELS = {"delta": "classical (delta)", "bayes": "Bayesian", "rls": "FORCE / RLS"}
-
-
-def _style():
-    sns.set_theme(context="paper", style="ticks", font_scale=1.1)
 
 
 def _best_rows(summary: pd.DataFrame, best: pd.DataFrame, by: list[str] = ()) -> pd.DataFrame:
@@ -54,13 +52,30 @@ def _setup_curve_axes(ax, title):
     ax.set_title(title)
 
 
-def example(tables: dict[str, pd.DataFrame]) -> plt.Figure:
-    """Target and readout during the last training trial and in the test, best settings."""
-    _style()
+@styled
+def example(tables: dict[str, pd.DataFrame]) -> Figure:
+    """Target and readout during the last training trial and in the test, best settings.
+
+    One row per study (the random periodic target, and the four sines if present),
+    columns the last training trial and the test trial at the last checkpoint, for
+    target 0: the target in grey and each rule's output at its best rate (without
+    forgetting) when that rate was traced.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``main_traces`` and optionally ``main_best``, ``sines_traces``,
+        ``sines_best``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     sources = [("main", "random periodic target")]
     if "sines_traces" in tables and not tables["sines_traces"].empty:
         sources.append(("sines", "four sines (Sussillo & Abbott 2009)"))
-    fig, axes = plt.subplots(len(sources), 2, figsize=(10, 3.2 * len(sources)), squeeze=False)
+    fig = StyledFigure(figsize=(10, 3.2 * len(sources)))
+    axes = fig.subplots(len(sources), 2, squeeze=False)
     for row, (study, title) in enumerate(sources):
         traces = tables[f"{study}_traces"]
         best = tables.get(f"{study}_best")
@@ -93,10 +108,25 @@ def example(tables: dict[str, pd.DataFrame]) -> plt.Figure:
     return fig
 
 
-def learning_curves(tables: dict[str, pd.DataFrame]) -> plt.Figure:
-    """Median test MSE vs trials for the best setting of each rule."""
-    _style()
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+@styled
+def learning_curves(tables: dict[str, pd.DataFrame]) -> Figure:
+    """Median test MSE vs trials for the best setting of each rule.
+
+    Medians with their 95% intervals on symlog-x / log-y axes; the FORCE (RLS)
+    settings of the ``force`` study, run on a subset, are dashed.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``main_summary``, ``main_best`` and optionally ``force_summary``,
+        ``force_best``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = StyledFigure(figsize=(5.5, 4))
+    ax = fig.subplots()
     rows = _best_rows(tables["main_summary"], tables["main_best"])
     for rule, group in rows.groupby("rule"):
         rate = group["rate"].iloc[0]
@@ -119,17 +149,28 @@ def _snapshot_trials(summary, wanted=(500, 1000)):
     return chosen or trials[-2:]
 
 
-def mse_vs_rate(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+@styled
+def mse_vs_rate(tables: dict[str, pd.DataFrame]) -> Figure:
     """Median test MSE against the (initial) learning rate, after 500 and 1000 trials.
 
-    Settings where at least half of the runs diverged are drawn as crosses at the top.
+    One panel per checkpoint (the last two if 500 and 1000 were not recorded), settings
+    without forgetting. Settings where at least half of the runs diverged are drawn as
+    crosses at the top.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``main_summary``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
-    _style()
     summary = tables["main_summary"]
     summary = summary[summary["forgetting_tau"] == 0.0]
     snapshots = _snapshot_trials(summary)
-    fig, axes = plt.subplots(1, len(snapshots), figsize=(5 * len(snapshots), 4), sharey=True,
-                             squeeze=False)
+    fig = StyledFigure(figsize=(5 * len(snapshots), 4))
+    axes = fig.subplots(1, len(snapshots), sharey=True, squeeze=False)
     for ax, trial in zip(axes[0], snapshots):
         at = summary[summary["trial"] == trial]
         for rule, group in at.groupby("rule"):
@@ -168,8 +209,8 @@ def _line_with_band(ax, rows, x, rule):
 
 def _best_against(tables, study, column, xlabel, title, log2_x=False):
     """Test MSE at the last checkpoint of each rule's best rate against a swept parameter."""
-    _style()
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig = StyledFigure(figsize=(5, 4))
+    ax = fig.subplots()
     rows = _best_at_last(tables[f"{study}_summary"], tables[f"{study}_best"], ["variant", column])
     for rule, group in rows.groupby("rule"):
         _line_with_band(ax, group, column, rule)
@@ -185,25 +226,49 @@ def _best_against(tables, study, column, xlabel, title, log2_x=False):
     return fig
 
 
-def mse_vs_gain(tables: dict[str, pd.DataFrame]) -> plt.Figure:
-    """Test MSE of each rule's best setting against the network gain g."""
+@styled
+def mse_vs_gain(tables: dict[str, pd.DataFrame]) -> Figure:
+    """Test MSE of each rule's best setting against the network gain g.
+
+    At the last checkpoint, with the rate chosen at each gain separately.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``gain_summary`` and ``gain_best`` (with the swept ``network_gain`` column).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     return _best_against(tables, "gain", "network_gain", "gain g", "best rate at each g")
 
 
-def alpha_distribution(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+@styled
+def alpha_distribution(tables: dict[str, pd.DataFrame]) -> Figure:
     """Per-synapse learning rates alpha_i of the Bayesian rule over training.
 
-    Left: their distribution at each checkpoint (one initial rate per hue). Right:
-    alpha_i against the unit's readout gain at the last checkpoint; the exact posterior
-    variance predicts ``alpha_i ~ 1 / (g_i^2 sum_t r_i^2)``, i.e. slope -2 in log-log.
+    Left: their distribution at each checkpoint (one initial rate per hue, at most
+    three). Right: alpha_i against the unit's readout gain at the last checkpoint; the
+    exact posterior variance predicts ``alpha_i ~ 1 / (g_i^2 sum_t r_i^2)``, i.e.
+    slope -2 in log-log. Runs with forgetting and diverged runs are left out.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``main_rates``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
-    _style()
     rates = tables["main_rates"]
     rates = rates[(rates["rule"] == "bayes") & rates["forgetting_tau"].isna() & ~rates["diverged"]]
     eta0s = sorted(rates["rate"].unique())
     shown = eta0s[:: max(1, len(eta0s) // 3)][:3]
     rates = rates[rates["rate"].isin(shown)].assign(eta0=lambda d: d["rate"].map("{:g}".format))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig = StyledFigure(figsize=(11, 4))
+    axes = fig.subplots(1, 2)
     sns.boxplot(data=rates.assign(log_alpha=np.log10(rates["alpha"])), x="trial", y="log_alpha",
                 hue="eta0", ax=axes[0], fliersize=1)
     axes[0].set_ylabel("log10 alpha_i")
@@ -222,22 +287,51 @@ def alpha_distribution(tables: dict[str, pd.DataFrame]) -> plt.Figure:
     return fig
 
 
-def target_length(tables: dict[str, pd.DataFrame]) -> plt.Figure:
-    """Test MSE of each rule's best setting against the target's length."""
+@styled
+def target_length(tables: dict[str, pd.DataFrame]) -> Figure:
+    """Test MSE of each rule's best setting against the target's length.
+
+    At the last checkpoint, with the rate chosen at each length separately (log2 x).
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``length_summary`` and ``length_best`` (with the swept ``target_repeats``
+        column).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     return _best_against(tables, "length", "target_repeats", "target length (base periods)",
                          "longer random targets", log2_x=True)
 
 
-def ablation(tables: dict[str, pd.DataFrame]) -> plt.Figure:
-    """Classical/Bayesian MSE ratio with and without private noise and heterogeneity."""
-    _style()
+@styled
+def ablation(tables: dict[str, pd.DataFrame]) -> Figure:
+    """Classical/Bayesian MSE ratio with and without private noise and heterogeneity.
+
+    Left: the ratio of the best classical to the best Bayesian median MSE at the last
+    checkpoint, one bar per condition; right: the same ratio over training.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``ablation_comparison`` (with the swept ``protocol_noise_std`` and
+        ``network_readout_gain_log10_sd`` columns).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     comparison = tables["ablation_comparison"]
     last = comparison[comparison["trial"] == comparison["trial"].max()].copy()
     last["condition"] = [
         f"noise {n:g}\nheterogeneity {h:g}"
         for n, h in zip(last["protocol_noise_std"], last["network_readout_gain_log10_sd"])
     ]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig = StyledFigure(figsize=(10, 4))
+    axes = fig.subplots(1, 2)
     sns.barplot(data=last, x="condition", y="ratio", ax=axes[0], color="#888888")
     axes[0].axhline(1.0, color="black", linewidth=0.8)
     axes[0].set_yscale("log")
@@ -260,12 +354,26 @@ def ablation(tables: dict[str, pd.DataFrame]) -> plt.Figure:
     return fig
 
 
-def protocols(tables: dict[str, pd.DataFrame]) -> plt.Figure:
-    """Learning curves under the trials and the continuous (FORCE-style) protocols."""
-    _style()
+@styled
+def protocols(tables: dict[str, pd.DataFrame]) -> Figure:
+    """Learning curves under the trials and the continuous (FORCE-style) protocols.
+
+    One panel per protocol kind, the best setting of each rule in each.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``protocols_summary`` and ``protocols_best`` (with the swept
+        ``protocol_kind`` column).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     summary, best = tables["protocols_summary"], tables["protocols_best"]
     kinds = list(dict.fromkeys(summary["protocol_kind"]))
-    fig, axes = plt.subplots(1, len(kinds), figsize=(5.5 * len(kinds), 4), sharey=True, squeeze=False)
+    fig = StyledFigure(figsize=(5.5 * len(kinds), 4))
+    axes = fig.subplots(1, len(kinds), sharey=True, squeeze=False)
     rows = _best_rows(summary, best, ["variant", "protocol_kind"])
     for ax, kind in zip(axes[0], kinds):
         for rule, group in rows[rows["protocol_kind"] == kind].groupby("rule"):
@@ -277,12 +385,26 @@ def protocols(tables: dict[str, pd.DataFrame]) -> plt.Figure:
     return fig
 
 
-def forgetting(tables: dict[str, pd.DataFrame]) -> plt.Figure:
-    """The Bayesian rule with a forgetting time constant against none and the delta rule."""
-    _style()
+@styled
+def forgetting(tables: dict[str, pd.DataFrame]) -> Figure:
+    """The Bayesian rule with a forgetting time constant against none and the delta rule.
+
+    Learning curves of the delta rule at its best rate and of the Bayesian rule at its
+    best initial rate for each forgetting time constant (no forgetting included).
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``forgetting_summary``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     summary = tables["forgetting_summary"]
     last = summary["trial"].max()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = StyledFigure(figsize=(6, 4))
+    ax = fig.subplots()
     delta = summary[summary["rule"] == "delta"]
     best_delta = delta[delta["trial"] == last].sort_values("median")["rate"].iloc[0]
     _curve(ax, delta[delta["rate"] == best_delta], RULE_COLORS["delta"],
