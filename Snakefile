@@ -61,6 +61,10 @@ include: "workflow/rules/figures.smk"
 report: "workflow/report/workflow.rst"
 
 
+localrules:
+    all,
+
+
 rule all:
     default_target: True
     input:

@@ -1,4 +1,4 @@
-"""pyproject.toml, environment.yml and the rules' conda env declare the same stack."""
+"""pyproject.toml, constraints.txt, environment.yml and the rules' conda env agree."""
 
 import re
 import tomllib
@@ -24,11 +24,21 @@ def project():
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
+def constraints():
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt pins exact versions, got {line!r}"
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
 def test_environment_yml_has_every_runtime_and_extra_dependency():
     meta = project()
     conda, pip = conda_entries(ROOT / "environment.yml")
     wanted = requirement_names(meta["dependencies"])
-    for extra in ("workflow", "test"):
+    for extra in ("workflow", "test", "slurm"):
         wanted |= requirement_names(meta["optional-dependencies"][extra])
     pip_names = requirement_names(p for p in pip if not p.startswith("-e"))
     missing = wanted - conda - pip_names
@@ -36,21 +46,50 @@ def test_environment_yml_has_every_runtime_and_extra_dependency():
     assert "python>=3.11" in (ROOT / "environment.yml").read_text()
     assert meta["requires-python"] == ">=3.11"
     assert any(p.startswith("-e .[") for p in pip), "environment.yml must install the package"
-    assert requirement_names(meta["optional-dependencies"]["slurm"]) - {"snakemake"} <= pip_names
+    # Snakemake's own install instructions: conda-forge, then bioconda
+    channels = yaml.safe_load((ROOT / "environment.yml").read_text())["channels"]
+    assert channels[:2] == ["conda-forge", "bioconda"]
 
 
-def test_rule_environment_has_the_runtime_dependencies():
-    conda, _ = conda_entries(ROOT / "workflow/envs/synlearn.yaml")
+def test_constraints_pin_every_dependency_within_its_range():
+    meta = project()
+    pins = constraints()
+    wanted = list(meta["dependencies"]) + [r for extra in ("workflow", "test", "slurm")
+                                           for r in meta["optional-dependencies"][extra]]
+    for requirement in wanted:
+        name, _, minimum = requirement.partition(">=")
+        name = name.strip().lower()
+        assert name in pins, f"{name} is not pinned in constraints.txt"
+        found = tuple(int(p) for p in re.findall(r"\d+", pins[name])[:3])
+        needed = tuple(int(p) for p in re.findall(r"\d+", minimum)[:3])
+        assert found >= needed, f"{name}: pinned {pins[name]} below the minimum {minimum}"
+    assert "synlearn" not in pins
+
+
+def test_rule_environment_pins_the_runtime_dependencies_as_constraints_does():
+    spec = yaml.safe_load((ROOT / "workflow/envs/synlearn.yaml").read_text())
+    conda = dict(entry.split("=", 1) for entry in spec["dependencies"])
     runtime = requirement_names(project()["dependencies"])
-    assert runtime | {"python"} == conda
+    assert set(conda) == runtime | {"python"}
+    pins = constraints()
+    for name in runtime:
+        assert conda[name] == pins[name], f"{name}: rule env {conda[name]}, constraints {pins[name]}"
+    assert spec["channels"][:2] == ["conda-forge", "bioconda"]
 
 
-def test_minimum_versions_agree():
-    pins = {}
-    for req in project()["dependencies"]:
-        name, _, version = req.partition(">=")
-        pins[name.lower()] = version
-    text = (ROOT / "environment.yml").read_text() + (ROOT / "workflow/envs/synlearn.yaml").read_text()
-    for name, version in pins.items():
-        for found in re.findall(rf"- {re.escape(name)}>=([\d.]+)", text):
-            assert found == version, f"{name}: pyproject >= {version}, conda file >= {found}"
+def test_the_ci_and_the_readme_install_the_constrained_versions():
+    run = (ROOT / ".ci/run").read_text()
+    assert "-c constraints.txt" in run
+
+
+def test_license_citation_and_authors():
+    meta = project()
+    assert meta["license"] == "MIT"
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert meta["authors"] and all(author.get("name") for author in meta["authors"])
+    assert meta["urls"]
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["license"] == "MIT"
+    assert citation["version"] == meta["version"] and citation["authors"]
+    assert {ref["doi"] for ref in citation["references"]} == {
+        url.removeprefix("https://doi.org/") for url in meta["urls"].values()}

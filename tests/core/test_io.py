@@ -57,3 +57,18 @@ def test_code_hash_of_a_script_covers_what_it_imports():
     assert {"reservoir_train.py", "core/io.py", "reservoir/pipeline.py",
             "reservoir/kernels.py"} <= files
     assert code_hash(str(script)) != code_hash("synlearn.reservoir.pipeline")
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_outputs_get_the_permissions_of_a_plain_write(tmp_path, umask, mode):
+    import os
+    import stat
+
+    previous = os.umask(umask)
+    try:
+        write_table(pd.DataFrame({"x": [1]}), tmp_path / "table.csv")
+        (tmp_path / "plain.csv").write_text("x\n1\n")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "table.csv").stat().st_mode) == mode
+    assert stat.S_IMODE((tmp_path / "plain.csv").stat().st_mode) == mode

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
+
+from .conftest import SNAKEMAKE, snakemake
 
 ROOT = Path(__file__).resolve().parents[2]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 FIGURES = [f"reservoir_{name}" for name in (
     "example", "learning_curves", "mse_vs_rate", "mse_vs_gain", "alpha_distribution",
     "target_length", "ablation", "protocols", "forgetting")] + [
@@ -21,20 +23,37 @@ FIGURES = [f"reservoir_{name}" for name in (
 pytestmark = pytest.mark.workflow
 
 
-def snakemake(*args, cwd=ROOT, check=True, timeout=900):
-    result = subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True,
-                            timeout=timeout)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result
-
-
 def test_dry_run_of_the_default_config_lists_every_figure():
     result = snakemake("-n", "--cores", "1")
     out = result.stdout + result.stderr
     for name in FIGURES:
         assert f"figure_{name} " in out, name
     assert "reservoir_train" in out
+
+
+def test_one_synapse_figure_schedules_only_its_own_jobs():
+    result = snakemake("-n", "--cores", "1", "results/figures/synapse_timeseries.png")
+    planned = result.stdout.split("Job stats:", 1)[1].split("total", 1)[0]
+    assert "synapse_timeseries" in planned
+    assert "synapse_summary" not in planned and "synapse_rates" not in planned
+
+
+def planned_submissions(dry_run_output):
+    """Submissions a cluster dry run plans: one per group job and per ungrouped job."""
+    lines = [line.split("] ", 1)[-1] for line in dry_run_output.splitlines()]
+    groups = sum(line.startswith("Group job ") for line in lines)
+    alone = sum(line.startswith("rule ") and not line.startswith("rule all:")
+                for line in lines if not line.startswith("    "))
+    return groups, alone
+
+
+def test_slurm_dry_run_of_the_default_config_plans_at_most_40_submissions():
+    result = snakemake("-n", "--profile", "profiles/slurm")
+    out = result.stdout + result.stderr
+    assert "132" in out.split("Job stats:", 1)[1].split("Reasons", 1)[0]  # every job planned
+    groups, alone = planned_submissions(result.stdout)
+    assert alone == 0  # every rule is in a group
+    assert 10 <= groups <= 40
 
 
 def test_lint_is_clean():
@@ -56,19 +75,6 @@ def test_bad_config_stops_the_run_with_the_key_named(tmp_path):
     assert result.returncode != 0
     message = result.stdout + result.stderr
     assert "bad.yaml: reservoir.defaults.network.gain: -1.5 is less than or equal to the minimum of 0" in message
-
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    """The whole quick pipeline in a fresh copy of the workflow (as a user would run it)."""
-    work = tmp_path_factory.mktemp("workflow")
-    for item in ("Snakefile", "workflow", "config", "profiles", "src"):
-        source = ROOT / item
-        (shutil.copytree if source.is_dir() else shutil.copy)(
-            source, work / item, **({"ignore": shutil.ignore_patterns("__pycache__")} if source.is_dir() else {}))
-    started = time.perf_counter()
-    snakemake("--configfile", "config/quick.yaml", "--cores", "2", cwd=work)
-    return work, time.perf_counter() - started
 
 
 def test_quick_config_builds_every_figure(quick_run):
@@ -107,6 +113,37 @@ def test_rebuilding_one_figure_reruns_only_that_figure(quick_run):
     assert "figure_reservoir_mse_vs_rate" in out
     assert "reservoir_train" not in out
     assert (work / "results/figures/reservoir_mse_vs_rate.png").exists()
+
+
+def grouped_profile(work):
+    """The SLURM profile's groups and resources, run by the generic cluster executor:
+    each group job is submitted to this machine as a background shell."""
+    slurm = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+    profile = {key: slurm[key] for key in ("groups", "group-components", "default-resources",
+                                            "set-resources", "retries")}
+    profile.update({"executor": "cluster-generic", "jobs": 2, "latency-wait": 5,
+                    "cluster-generic-submit-cmd": "sh -c 'bash \"$0\" > /dev/null 2>&1 & echo $!'"})
+    folder = work / "grouped-profile"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(yaml.safe_dump(profile))
+    return folder
+
+
+def test_the_cluster_groups_run_and_give_the_same_tables(quick_run, tmp_path):
+    work, _ = quick_run
+    grouped = tmp_path / "grouped"
+    grouped.mkdir()
+    for item in ("Snakefile", "workflow", "config", "src"):
+        shutil.copytree(work / item, grouped / item) if (work / item).is_dir() else \
+            shutil.copy(work / item, grouped / item)
+    targets = ["results/figures/reservoir_mse_vs_gain.png", "results/figures/synapse_timeseries.png"]
+    result = snakemake("--profile", str(grouped_profile(grouped)), *targets,
+                       "--configfile", "config/quick.yaml", cwd=grouped)
+    assert "Submitted group job" in result.stdout + result.stderr
+    tables = sorted(path.relative_to(grouped) for path in (grouped / "results").rglob("*.csv"))
+    assert any("gain" in str(path) for path in tables) and any("synapse" in str(path) for path in tables)
+    for table in tables:
+        assert (grouped / table).read_bytes() == (work / table).read_bytes(), table
 
 
 def planned_rules(work):
@@ -160,23 +197,31 @@ def test_a_figure_edit_reruns_only_the_figures(quick_run):
                        "figure_synapse_rate_dependence": 1}
 
 
-def test_a_killed_job_resumes_and_gives_the_same_numbers_at_other_cores(quick_run):
+def test_a_killed_run_unlocks_resumes_and_gives_the_same_numbers_at_other_cores(quick_run):
+    """SIGKILL mid-job, then the README's recovery: --unlock, then --rerun-incomplete."""
     work, _ = quick_run
     job = work / "results/reservoir/main/v0/network1/curves.csv"
     original = job.read_bytes()
     for name in ("curves", "traces", "rates"):
         (job.parent / f"{name}.csv").unlink()
+    log = work / "results/logs/reservoir/main/v0/network1.log"
+    log.unlink()
     process = subprocess.Popen(
         [*SNAKEMAKE, "--configfile", "config/quick.yaml", "--cores", "1", str(job.relative_to(work))],
         cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    log = work / "results/logs/reservoir/main/v0/network1.log"
-    deadline = time.time() + 60
-    while not log.exists() and time.time() < deadline:
+    deadline = time.time() + 120
+    while not log.exists() and time.time() < deadline:  # the job has started
         time.sleep(0.05)
+    assert log.exists()
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert not job.exists()  # nothing that looks complete
+    assert not list(job.parent.glob(".curves.csv*"))  # nor a temporary file left behind
+    locked = snakemake("--configfile", "config/quick.yaml", "--cores", "1", "--rerun-incomplete",
+                       str(job.relative_to(work)), cwd=work, check=False)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    snakemake("--configfile", "config/quick.yaml", "--unlock", cwd=work)
     snakemake("--configfile", "config/quick.yaml", "--cores", "1", "--rerun-incomplete",
               str(job.relative_to(work)), cwd=work)
     assert job.read_bytes() == original  # --cores 2 in the first run, 1 here

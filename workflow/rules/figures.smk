@@ -17,6 +17,8 @@ for _family in CONFIGURED:
                 f"{RESULTS}/logs/figures/{_figure.name}.log",
             benchmark:
                 f"{RESULTS}/benchmarks/{_family.name}/figures/{_figure.name}.tsv"
+            group:
+                "post"  # on a cluster, batched with the statistics (see profiles/slurm)
             conda:
                 "../envs/synlearn.yaml"
             params:

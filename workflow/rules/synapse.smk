@@ -69,15 +69,11 @@ rule synapse_rates:
 
 
 rule synapse_statistics:
-    """All seeds and feedback types in tidy tables, and the Bayesian/classical comparison."""
+    """Every seed's summary in one table, and the Bayesian/classical comparison."""
     input:
-        summaries=in_results(summary_paths(SYNAPSE)),
-        timeseries=in_results(feedback_paths(SYNAPSE, "timeseries")),
-        rates=in_results(feedback_paths(SYNAPSE, "rates")),
+        in_results(summary_paths(SYNAPSE)),
     output:
         summary=f"{RESULTS}/synapse/summary.csv",
-        timeseries=f"{RESULTS}/synapse/timeseries.csv",
-        rates=f"{RESULTS}/synapse/rates.csv",
         comparison=f"{RESULTS}/synapse/comparison.csv",
     log:
         f"{RESULTS}/logs/synapse/statistics.log",
@@ -89,3 +85,23 @@ rule synapse_statistics:
         code=code_of("synapse_statistics.py"),
     script:
         "../scripts/synapse_statistics.py"
+
+
+rule synapse_collect:
+    """One per-feedback table (timeseries or rates) of every feedback type, in one table."""
+    input:
+        lambda wildcards: in_results(feedback_paths(SYNAPSE, wildcards.table)),
+    output:
+        f"{RESULTS}/synapse/{{table}}.csv",
+    log:
+        f"{RESULTS}/logs/synapse/collect_{{table}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/synapse/collect_{{table}}.tsv"
+    wildcard_constraints:
+        table="timeseries|rates",
+    conda:
+        "../envs/synlearn.yaml"
+    params:
+        code=code_of("collect_tables.py"),
+    script:
+        "../scripts/collect_tables.py"

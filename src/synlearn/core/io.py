@@ -27,10 +27,20 @@ def atomic_path(path: str | os.PathLike):
     os.close(handle)
     try:
         yield Path(tmp)
+        # mkstemp creates the file 0600; give it what a plain write would, so that
+        # collaborators sharing a results folder can read it
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; set it straight back
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
