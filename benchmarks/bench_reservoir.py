@@ -64,9 +64,11 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
-from synlearn.reservoir.protocol import Protocol, RuleSetting, _Batch, _network_args  # noqa: E402
+from synlearn.reservoir.protocol import (  # noqa: E402
+    Protocol, RuleSetting, protocol_scalars, readout_state,
+)
 from synlearn.reservoir import kernels  # noqa: E402
-from synlearn.reservoir.network import make_reservoir  # noqa: E402
+from synlearn.reservoir.network import make_reservoir, network_state  # noqa: E402
 from synlearn.reservoir.studies import resolve_studies  # noqa: E402
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
@@ -171,7 +173,7 @@ def _repeat_tanh(n, x, rates):
 @numba.njit(nogil=True)
 def _repeat_readout(n, w, rates, gains, z):
     for _ in range(n):
-        kernels.readout(w, rates, gains, z)
+        kernels.output(w, rates, gains, z)
 
 
 @numba.njit(nogil=True)
@@ -297,32 +299,28 @@ def trials_case(setup: Setup, key: str, settings: list[RuleSetting], n_targets: 
                 learn: bool = True) -> Case:
     """``kernels.run_trials`` called as ``simulate_readout_learning`` calls it."""
     reservoir, protocol = setup.reservoir, setup.protocol
-    network = _network_args(reservoir)
+    network = network_state(reservoir)
+    scalars = protocol_scalars(protocol)
     targets = setup.targets[:n_targets]
     n_runs = n_targets * len(settings)
     state = {}
 
     def prepare(n):
-        batch = _Batch.build(reservoir.n_units, n_targets, settings, protocol)
+        batch = readout_state(reservoir.n_units, n_targets, settings, protocol)
         rng = np.random.default_rng(12345)
-        sq = np.zeros(batch.n_runs)
-        empty = np.zeros((0, batch.n_runs))
+        sq = np.zeros(n_runs)
+        empty = np.zeros((0, n_runs))
         state["batch"] = batch
 
         def work():
-            kernels.run_trials(
-                *network, targets, *batch.learning_args(), protocol.divergence_bound,
-                n, learn, protocol.learn_every, protocol.pulse_steps,
-                protocol.pulse_amplitude, protocol.init_std, protocol.noise_step_std,
-                protocol.leak, rng, sq, empty,
-            )
+            kernels.run_trials(network, batch, scalars, targets, n, learn, rng, sq, empty)
         return work
 
     def check():
         batch = state.get("batch")
         if batch is None or not batch.diverged.any():
             return ""
-        return f"{int(batch.diverged.sum())}/{batch.n_runs} runs diverged"
+        return f"{int(batch.diverged.sum())}/{n_runs} runs diverged"
 
     return Case(key, prepare, per_unit=setup.trial_steps * n_runs, max_units=10**5, check=check)
 
@@ -503,7 +501,7 @@ def build_cases(setup: Setup, batches: list[int], with_numpy: bool) -> dict[str,
     for batch in BREAKDOWN_BATCHES:
         cols = np.arange(batch) % 64
         settings, n_targets = batch_settings(batch)
-        learning = _Batch.build(n_units, n_targets, settings, setup.protocol)
+        learning = readout_state(n_units, n_targets, settings, setup.protocol)
 
         def state_arrays(cols=cols):
             x = np.ascontiguousarray(np.arctanh(np.clip(rates_pool[:, cols], -0.999, 0.999)))
@@ -536,11 +534,11 @@ def build_cases(setup: Setup, batches: list[int], with_numpy: bool) -> dict[str,
         def prepare_local(n, batch=batch, learning=learning, state_arrays=state_arrays):
             _, r = state_arrays()
             w = learning.w.copy()
-            rate_coef = learning.rate_coef.copy()
+            rate_coef = learning.alpha.copy()
             err = np.full(batch, 0.1)
             return lambda: _repeat_local(n, w, rate_coef, r, res.readout_gains, err,
-                                         learning.coef_decay, learning.coef_floor,
-                                         learning.bayes_flag)
+                                         learning.alpha_decay, learning.alpha_floor,
+                                         learning.bayes)
         add(Case(f"local_b{batch}", prepare_local))
 
     def prepare_noise(n):

@@ -1,11 +1,14 @@
 """Reservoir kernels against plain-NumPy twins and closed forms."""
 
+import math
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from synlearn.reservoir import kernels
-from synlearn.reservoir.protocol import Protocol
-from synlearn.reservoir.network import make_reservoir
+from synlearn.reservoir.protocol import Protocol, RuleSetting, protocol_scalars, readout_state
+from synlearn.reservoir.network import make_reservoir, network_state
 
 from .reference import autonomous_twin, trials_twin
 
@@ -14,37 +17,42 @@ def small_reservoir(n=24, gain=1.5, seed=0, het=0.5):
     return make_reservoir(n, 0.3, gain, np.random.default_rng(seed), het)
 
 
-def run_kernel_trials(reservoir, targets, rule, rate, n_trials, noise_step_std, rng,
-                      forgetting_decay=1.0, pulse_steps=5, w=None, learn=True, trace=None):
-    n = reservoir.n_units
-    w = np.zeros((n, 1)) if w is None else w.copy()
-    coef = np.full((n, 1), 0.0 if rule == "rls" else rate)
-    slot = np.array([0 if rule == "rls" else -1])
-    inverse_corr = (np.eye(n) / rate)[None] if rule == "rls" else np.zeros((0, n, n))
-    bayes = np.array([1.0 if rule == "bayes" else 0.0])
-    floor = np.array([rate * (1.0 - forgetting_decay) if rule == "bayes" else 0.0])
-    decay = np.array([forgetting_decay if rule == "bayes" else 1.0])
+def run_kernel_trials(reservoir, targets, setting, protocol, n_trials, rng, w=None, learn=True,
+                      trace=None):
+    """``kernels.run_trials`` for one run learning ``targets[0]`` with ``setting``, its
+    state built by the production factories. Returns the final ``Readout`` and the summed
+    squared error."""
+    readout = readout_state(reservoir.n_units, 1, [setting], protocol)
+    if w is not None:
+        readout.w[:] = w
     sq = np.zeros(1)
-    kernels.run_trials(
-        reservoir.indptr, reservoir.indices, reservoir.weights, reservoir.feedback,
-        reservoir.input_weights, reservoir.readout_gains, targets, np.zeros(1, np.int64),
-        w, coef, decay, floor, bayes, slot, inverse_corr, np.zeros(1, np.bool_), 1e4,
-        n_trials, learn, 2, pulse_steps, 2.0, 1.0, noise_step_std, 0.1, rng, sq,
-        np.zeros((0, 1)) if trace is None else trace,
-    )
-    return w[:, 0], coef[:, 0], sq[0]
+    kernels.run_trials(network_state(reservoir), readout, protocol_scalars(protocol), targets,
+                       n_trials, learn, rng, sq, np.zeros((0, 1)) if trace is None else trace)
+    return readout, sq[0]
 
 
-@pytest.mark.parametrize("rule,rate,decay", [("delta", 2e-3, 1.0), ("bayes", 1e-2, 1.0),
-                                             ("bayes", 1e-2, 0.99), ("rls", 1.0, 1.0)])
+# alpha_decay = exp(-2 learn_every dt / forgetting_tau) = 0.99 per learning step
+TAU_99 = -2.0 * 2 * 1.0 / math.log(0.99)
+
+
+@pytest.mark.parametrize("rule,rate,forgetting_tau", [("delta", 2e-3, None), ("bayes", 1e-2, None),
+                                                      ("bayes", 1e-2, TAU_99), ("rls", 1.0, None)])
 @pytest.mark.parametrize("noise", [0.0, 0.02])
-def test_trials_kernel_matches_numpy_twin(rule, rate, decay, noise):
+def test_trials_kernel_matches_numpy_twin(rule, rate, forgetting_tau, noise):
     reservoir = small_reservoir()
     targets = np.sin(np.linspace(0, 2 * np.pi, 30, endpoint=False))[None, :]
-    w, coef, sq = run_kernel_trials(reservoir, targets, rule, rate, 3, noise,
-                                    np.random.default_rng(5), forgetting_decay=decay)
-    w_ref, alpha_ref, sq_ref = trials_twin(reservoir, targets, 0, rule, rate, 3, 2, 5, 2.0, 1.0,
-                                           noise, 0.1, np.random.default_rng(5), decay)
+    # noise: the std of one step's increment; dt = 1 ms, tau = 10 ms, learn_every = 2
+    protocol = Protocol(noise_std=noise / math.sqrt(0.2), pulse_ms=5.0)
+    assert protocol.noise_step_std == pytest.approx(noise, rel=1e-12)
+    readout, sq = run_kernel_trials(reservoir, targets, RuleSetting(rule, rate, forgetting_tau),
+                                    protocol, 3, np.random.default_rng(5))
+    w, coef, decay = readout.w[:, 0], readout.alpha[:, 0], readout.alpha_decay[0]
+    assert decay == (1.0 if forgetting_tau is None else pytest.approx(0.99, rel=1e-12))
+    w_ref, alpha_ref, sq_ref = trials_twin(
+        reservoir, targets, 0, rule, rate, 3, protocol.learn_every, protocol.pulse_steps,
+        protocol.pulse_amplitude, protocol.init_std, protocol.noise_step_std, protocol.leak,
+        np.random.default_rng(5), decay,
+    )
     np.testing.assert_allclose(w, w_ref, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(sq, sq_ref, rtol=1e-9)
     if rule != "rls":
@@ -56,7 +64,8 @@ def test_sparse_product_matches_dense():
     reservoir = small_reservoir(n=40)
     rates = np.random.default_rng(1).standard_normal((40, 7))
     out = np.empty_like(rates)
-    kernels.recurrent_input(reservoir.indptr, reservoir.indices, reservoir.weights, rates, out)
+    network = network_state(reservoir)
+    kernels.recurrent_input(network.indptr, network.indices, network.J, rates, out)
     np.testing.assert_allclose(out, reservoir.dense_weights() @ rates, rtol=1e-12, atol=1e-14)
 
 
@@ -167,15 +176,15 @@ def test_continuous_kernel_without_feedback_follows_twin():
     x0 = np.random.default_rng(10).standard_normal(30)
     x = np.tile(x0[:, None], (1, 2))
     rates = np.tanh(x)
-    n = 30
+    protocol = Protocol(kind="continuous")  # no noise, leak = dt / tau = 0.1
+    # two runs on target 0, w = 0 and learning off: no feedback
+    readout = readout_state(30, 1, [RuleSetting("delta", 1e-3), RuleSetting("bayes", 1e-2)],
+                            protocol)
     kernels.run_continuous(
-        reservoir.indptr, reservoir.indices, reservoir.weights, reservoir.feedback,
-        reservoir.input_weights, reservoir.readout_gains, np.zeros((1, 5)), np.zeros(2, np.int64),
-        np.zeros((n, 2)), np.zeros((n, 2)), np.ones(2), np.zeros(2), np.zeros(2),
-        np.full(2, -1, np.int64), np.zeros((0, n, n)), np.zeros(2, np.bool_), 1e4, x, rates,
-        50, 0, False, 2, 0.0, 0.1, np.random.default_rng(0), np.zeros(2), np.zeros((0, 2)),
+        network_state(reservoir), readout, protocol_scalars(protocol), np.zeros((1, 5)), x, rates,
+        50, 0, False, np.random.default_rng(0), np.zeros(2), np.zeros((0, 2)),
     )
-    path = autonomous_twin(reservoir, x0, 50, 0.1)
+    path = autonomous_twin(reservoir, x0, 50, protocol.leak)
     np.testing.assert_allclose(x[:, 0], path[-1], rtol=1e-10, atol=1e-12)
     np.testing.assert_array_equal(x[:, 0], x[:, 1])
 
@@ -206,14 +215,15 @@ def test_kernel_tanh_does_not_depend_on_the_position_in_a_batch():
 
 def readout_after_pulse(reservoir, w, protocol, pulse_ms, seeds):
     """Readout at the start and at the end of the pulse, one trial from each seed's fresh
-    state (``run_kernel_trials`` fixes dt = 1 ms, tau = 10 ms and amplitude 2, as here)."""
-    steps = int(round(pulse_ms / protocol.dt))
+    state, under ``protocol`` with its pulse set to ``pulse_ms``."""
+    protocol = replace(protocol, pulse_ms=pulse_ms)
+    steps = protocol.pulse_steps
     ends = []
     for seed in seeds:
         trace = np.zeros((steps + 1, 1))
-        run_kernel_trials(reservoir, np.zeros((1, 1)), "delta", 0.0, 1, protocol.noise_step_std,
-                          np.random.default_rng(seed), pulse_steps=steps, w=w, learn=False,
-                          trace=trace)
+        # learning off, and a negligible rate in case it were not
+        run_kernel_trials(reservoir, np.zeros((1, 1)), RuleSetting("delta", 1e-300), protocol, 1,
+                          np.random.default_rng(seed), w=w, learn=False, trace=trace)
         ends.append((trace[0, 0], trace[-1, 0]))
     return np.array(ends)
 

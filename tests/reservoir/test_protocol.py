@@ -4,10 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synlearn.reservoir import kernels
 from synlearn.reservoir.targets import four_sines, sample_periodic_gp
 from synlearn.core.errors import ConfigError
-from synlearn.reservoir.protocol import Protocol, RuleSetting, simulate_readout_learning
-from synlearn.reservoir.network import make_reservoir
+from synlearn.reservoir.protocol import (Protocol, RuleSetting, frozen_copy, protocol_scalars,
+                                         readout_state, simulate_readout_learning)
+from synlearn.reservoir.network import make_reservoir, network_state
 
 PROTOCOL = Protocol(noise_std=0.05, pulse_ms=10, n_test_trials=2, checkpoints=(0, 3, 6))
 
@@ -156,3 +158,50 @@ def test_bad_network_parameters(kwargs, message):
     params = {"n_units": 10, "connection_prob": 0.5, "gain": 1.5, **kwargs}
     with pytest.raises(ConfigError, match=re.escape(message)):
         make_reservoir(rng=np.random.default_rng(0), **params)
+
+
+def test_kernel_state_has_one_numba_type_whatever_the_python_types():
+    """The factories cast every field, so ints for floats, int32 indices or read-only
+    arrays do not compile a second version of the kernels."""
+    import dataclasses
+
+    from numba import typeof
+
+    floats = Protocol(dt=1.0, tau=10.0, learn_every=2, noise_std=0.05, init_std=1.0,
+                      pulse_ms=10.0, pulse_amplitude=2.0, divergence_bound=1e4)
+    ints = Protocol(dt=1, tau=10, learn_every=2.0, noise_std=0, init_std=1, pulse_ms=10,
+                    pulse_amplitude=2, divergence_bound=10000)
+    assert typeof(protocol_scalars(ints)) == typeof(protocol_scalars(floats))
+    assert [type(v) for v in protocol_scalars(ints)] == [float, int, int] + [float] * 4
+
+    settings = [RuleSetting("delta", 1e-3), RuleSetting("bayes", 1e-2, 100.0),
+                RuleSetting("rls", 1.0)]
+    int_settings = [RuleSetting("delta", 1), RuleSetting("bayes", 1, 100), RuleSetting("rls", 1)]
+    readout = readout_state(np.int32(20), np.int64(2), settings, floats)
+    assert typeof(readout_state(20, 2, int_settings, ints)) == typeof(readout)
+    assert typeof(frozen_copy(readout)) == typeof(readout)
+    assert readout.P.shape == (2, 20, 20) and list(readout.rls_slot) == [-1, -1, 0, -1, -1, 1]
+    assert all(a.flags.c_contiguous and a.flags.writeable for a in readout)
+
+    reservoir = make_reservoir(20, 0.3, 1.5, np.random.default_rng(0), 0.5)
+    read_only = reservoir.readout_gains.copy()
+    read_only.flags.writeable = False
+    odd = dataclasses.replace(reservoir, indptr=reservoir.indptr.astype(np.int32),
+                              indices=reservoir.indices.astype(np.int32),
+                              feedback=reservoir.feedback.astype(np.float32),
+                              readout_gains=read_only)
+    assert typeof(network_state(odd)) == typeof(network_state(reservoir))
+    assert network_state(reservoir).J is reservoir.weights  # no copy when none is needed
+
+    targets = sample_periodic_gp(2, 20, 0.5, np.random.default_rng(1))
+    for kind in ("trials", "continuous"):
+        simulate_readout_learning(reservoir, targets, settings,
+                                  dataclasses.replace(floats, kind=kind),
+                                  np.random.default_rng(2), np.random.default_rng(3))
+    compiled = {kernels.run_trials: set(kernels.run_trials.signatures),
+                kernels.run_continuous: set(kernels.run_continuous.signatures)}
+    for kind in ("trials", "continuous"):
+        simulate_readout_learning(odd, targets, int_settings, dataclasses.replace(ints, kind=kind),
+                                  np.random.default_rng(2), np.random.default_rng(3))
+    for kernel, signatures in compiled.items():
+        assert set(kernel.signatures) == signatures

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import ConfigError, require_positive
+from .kernels import Network, kernel_array
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,7 @@ class Reservoir:
 
     ``tau dx/dt = -x + J r + u z + w_in I(t)``, ``r = tanh(x)``, and the readout sees
     ``readout_gains * r`` (Sussillo & Abbott 2009, Eq. 1, with per-unit gains).
+    The kernels take it as a ``Network`` (``network_state``).
     """
 
     indptr: np.ndarray
@@ -36,6 +38,31 @@ class Reservoir:
             span = slice(self.indptr[row], self.indptr[row + 1])
             dense[row, self.indices[span]] = self.weights[span]
         return dense
+
+
+def network_state(reservoir: Reservoir) -> Network:
+    """The kernels' view of ``reservoir``, every field cast to its exact type.
+
+    Parameters
+    ----------
+    reservoir : Reservoir
+
+    Returns
+    -------
+    Network
+        ``indptr`` and ``indices`` int64, ``J`` (the CSR values, ``reservoir.weights``),
+        ``u`` (``feedback``), ``w_in`` (``input_weights``) and ``g``
+        (``readout_gains``) float64; all C-contiguous and writeable. The arrays are
+        the reservoir's own unless a cast needs a copy.
+    """
+    return Network(
+        indptr=kernel_array(reservoir.indptr, np.int64),
+        indices=kernel_array(reservoir.indices, np.int64),
+        J=kernel_array(reservoir.weights, np.float64),
+        u=kernel_array(reservoir.feedback, np.float64),
+        w_in=kernel_array(reservoir.input_weights, np.float64),
+        g=kernel_array(reservoir.readout_gains, np.float64),
+    )
 
 
 def make_reservoir(

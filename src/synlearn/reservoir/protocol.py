@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..core.errors import ConfigError, require_positive
 from . import kernels
-from .network import Reservoir
+from .network import Reservoir, network_state
 
 RULES = tuple(kernels.RULE_CODES)
 PROTOCOLS = ("trials", "continuous")
@@ -119,101 +119,112 @@ class Protocol:
         return int(round(self.pulse_ms / self.dt))
 
 
-@dataclass
-class _Batch:
-    """Learning state of every run of one batch, laid out (units, runs)."""
+def batch_layout(n_targets: int, n_settings: int) -> tuple[np.ndarray, np.ndarray]:
+    """The target and the rule setting of every run of a batch (int64, shape (n_runs,)).
 
-    settings: list[RuleSetting]
-    target_index: np.ndarray
-    setting_index: np.ndarray
-    w: np.ndarray
-    rate_coef: np.ndarray
-    coef_decay: np.ndarray
-    coef_floor: np.ndarray
-    bayes_flag: np.ndarray
-    rls_slot: np.ndarray
-    inverse_corr: np.ndarray
-    diverged: np.ndarray
-
-    @classmethod
-    def build(cls, n_units, n_targets, settings, protocol):
-        n_settings = len(settings)
-        target_index = np.repeat(np.arange(n_targets), n_settings)
-        setting_index = np.tile(np.arange(n_settings), n_targets)
-        n_runs = target_index.size
-        rate_coef = np.zeros((n_units, n_runs))
-        coef_decay = np.ones(n_runs)
-        coef_floor = np.zeros(n_runs)
-        bayes_flag = np.zeros(n_runs)
-        rls_slot = np.full(n_runs, -1, dtype=np.int64)
-        learn_interval = protocol.learn_every * protocol.dt
-        n_rls = 0
-        for run, k in enumerate(setting_index):
-            setting = settings[k]
-            if setting.rule == "rls":
-                rls_slot[run] = n_rls
-                n_rls += 1
-                continue
-            rate_coef[:, run] = setting.rate
-            if setting.rule == "bayes":
-                bayes_flag[run] = 1.0
-                if setting.forgetting_tau is not None:
-                    decay = math.exp(-2.0 * learn_interval / setting.forgetting_tau)
-                    coef_decay[run] = decay
-                    coef_floor[run] = setting.rate * (1.0 - decay)
-        inverse_corr = np.zeros((n_rls, n_units, n_units))
-        for run in np.flatnonzero(rls_slot >= 0):
-            alpha = settings[setting_index[run]].rate
-            inverse_corr[rls_slot[run]] = np.eye(n_units) / alpha
-        return cls(
-            settings=list(settings),
-            target_index=target_index,
-            setting_index=setting_index,
-            w=np.zeros((n_units, n_runs)),
-            rate_coef=rate_coef,
-            coef_decay=coef_decay,
-            coef_floor=coef_floor,
-            bayes_flag=bayes_flag,
-            rls_slot=rls_slot,
-            inverse_corr=inverse_corr,
-            diverged=np.zeros(n_runs, dtype=np.bool_),
-        )
-
-    @property
-    def n_runs(self) -> int:
-        return self.target_index.size
-
-    def learning_args(self, w=None, rate_coef=None, inverse_corr=None, diverged=None):
-        return (
-            self.target_index,
-            self.w if w is None else w,
-            self.rate_coef if rate_coef is None else rate_coef,
-            self.coef_decay,
-            self.coef_floor,
-            self.bayes_flag,
-            self.rls_slot,
-            self.inverse_corr if inverse_corr is None else inverse_corr,
-            self.diverged if diverged is None else diverged,
-        )
-
-    def frozen_copy_args(self):
-        """Arguments for a test: copies, so a test never changes the learning state."""
-        return self.learning_args(
-            w=self.w.copy(),
-            rate_coef=self.rate_coef.copy(),
-            inverse_corr=self.inverse_corr.copy(),
-            diverged=self.diverged.copy(),
-        )
+    Run ``target * n_settings + setting`` learns ``target`` with ``settings[setting]``.
+    """
+    target_index = np.repeat(np.arange(n_targets, dtype=np.int64), n_settings)
+    setting_index = np.tile(np.arange(n_settings, dtype=np.int64), n_targets)
+    return target_index, setting_index
 
 
-def _network_args(reservoir: Reservoir):
-    return (
-        reservoir.indptr,
-        reservoir.indices,
-        reservoir.weights,
-        reservoir.feedback,
-        reservoir.input_weights,
-        reservoir.readout_gains,
+def readout_state(n_units: int, n_targets: int, settings: list[RuleSetting],
+                  protocol: Protocol) -> kernels.Readout:
+    """The initial learning state of every (target x setting) run, as the kernels take it.
+
+    ``w = 0``; ``delta``: ``alpha_i = eta``; ``bayes``: ``alpha_i = eta0`` and, with
+    forgetting, ``alpha_decay = exp(-2 learn_every dt / forgetting_tau)`` and
+    ``alpha_floor = eta0 (1 - alpha_decay)`` (Aitchison et al. 2021); ``rls``: its own
+    ``P = I / alpha`` (Sussillo & Abbott 2009). Runs are laid out as ``batch_layout``.
+
+    Parameters
+    ----------
+    n_units : int
+        Number of units N of the network.
+    n_targets : int
+        Number of targets; every target is learned with every setting.
+    settings : list of RuleSetting
+    protocol : Protocol
+        Its ``learn_every`` and ``dt`` set the forgetting per learning step.
+
+    Returns
+    -------
+    kernels.Readout
+        Every array C-contiguous: float64, except ``target_index`` and ``rls_slot``
+        (int64) and ``diverged`` (bool, all False).
+    """
+    n_units = int(n_units)
+    target_index, setting_index = batch_layout(int(n_targets), len(settings))
+    n_runs = target_index.size
+    alpha = np.zeros((n_units, n_runs))
+    alpha_decay = np.ones(n_runs)
+    alpha_floor = np.zeros(n_runs)
+    bayes = np.zeros(n_runs)
+    rls_slot = np.full(n_runs, -1, dtype=np.int64)
+    learn_interval = protocol.learn_every * protocol.dt
+    n_rls = 0
+    for run, k in enumerate(setting_index):
+        setting = settings[k]
+        rate = float(setting.rate)
+        if setting.rule == "rls":
+            rls_slot[run] = n_rls
+            n_rls += 1
+            continue
+        alpha[:, run] = rate
+        if setting.rule == "bayes":
+            bayes[run] = 1.0
+            if setting.forgetting_tau is not None:
+                decay = math.exp(-2.0 * learn_interval / setting.forgetting_tau)
+                alpha_decay[run] = decay
+                alpha_floor[run] = rate * (1.0 - decay)
+    P = np.zeros((n_rls, n_units, n_units))
+    for run in np.flatnonzero(rls_slot >= 0):
+        P[rls_slot[run]] = np.eye(n_units) / float(settings[setting_index[run]].rate)
+    return kernels.Readout(
+        target_index=kernels.kernel_array(target_index, np.int64),
+        w=np.zeros((n_units, n_runs)),
+        alpha=kernels.kernel_array(alpha, np.float64),
+        alpha_decay=kernels.kernel_array(alpha_decay, np.float64),
+        alpha_floor=kernels.kernel_array(alpha_floor, np.float64),
+        bayes=kernels.kernel_array(bayes, np.float64),
+        rls_slot=kernels.kernel_array(rls_slot, np.int64),
+        P=kernels.kernel_array(P, np.float64),
+        diverged=np.zeros(n_runs, dtype=np.bool_),
+    )
+
+
+def frozen_copy(readout: kernels.Readout) -> kernels.Readout:
+    """A copy of the state a kernel changes (``w``, ``alpha``, ``P``, ``diverged``).
+
+    For a test: running on the copy never changes the learning state. The other fields
+    are shared, so the copy has the same Numba type as ``readout``.
+    """
+    return readout._replace(w=readout.w.copy(), alpha=readout.alpha.copy(), P=readout.P.copy(),
+                            diverged=readout.diverged.copy())
+
+
+def protocol_scalars(protocol: Protocol) -> kernels.Scalars:
+    """The protocol's numbers as the kernels take them, as exact Python floats and ints.
+
+    Parameters
+    ----------
+    protocol : Protocol
+
+    Returns
+    -------
+    kernels.Scalars
+        ``divergence_bound``, ``pulse_amplitude``, ``init_std``, ``noise_step_std`` and
+        ``leak = dt / tau`` as float; ``learn_every`` and ``pulse_steps`` as int.
+    """
+    return kernels.Scalars(
+        divergence_bound=float(protocol.divergence_bound),
+        learn_every=int(protocol.learn_every),
+        pulse_steps=int(protocol.pulse_steps),
+        pulse_amplitude=float(protocol.pulse_amplitude),
+        init_std=float(protocol.init_std),
+        noise_step_std=float(protocol.noise_step_std),
+        leak=float(protocol.leak),
     )
 
 
@@ -282,18 +293,21 @@ def simulate_readout_learning(
     if bad:
         raise ConfigError(f"trace_targets {bad} out of range for {targets.shape[0]} targets")
 
-    batch = _Batch.build(reservoir.n_units, targets.shape[0], settings, protocol)
+    network = network_state(reservoir)
+    readout = readout_state(reservoir.n_units, targets.shape[0], settings, protocol)
+    scalars = protocol_scalars(protocol)
+    target_index, setting_index = batch_layout(targets.shape[0], len(settings))
+    n_runs = target_index.size
     test_seed = int(test_seed_rng.integers(2**63 - 1))
     period = targets.shape[1]
-    traced_runs = np.flatnonzero(np.isin(batch.target_index, trace_targets))
-    network = _network_args(reservoir)
+    traced_runs = np.flatnonzero(np.isin(target_index, trace_targets))
 
     if protocol.kind == "trials":
         trial_steps = protocol.pulse_steps + period
         state = None
     else:
         trial_steps = period
-        x = np.empty((reservoir.n_units, batch.n_runs))
+        x = np.empty((reservoir.n_units, n_runs))
         x[:] = protocol.init_std * train_rng.standard_normal(reservoir.n_units)[:, None]
         rates = np.empty_like(x)
         kernels.tanh_array(x, rates)
@@ -304,40 +318,34 @@ def simulate_readout_learning(
     done = 0
     for checkpoint in protocol.checkpoints:
         n_train = checkpoint - done
-        train_sq = np.zeros(batch.n_runs)
-        train_trace = np.zeros((trial_steps if n_train else 0, batch.n_runs))
+        train_sq = np.zeros(n_runs)
+        train_trace = np.zeros((trial_steps if n_train else 0, n_runs))
         if n_train:
             if protocol.kind == "trials":
-                kernels.run_trials(
-                    *network, targets, *batch.learning_args(), protocol.divergence_bound,
-                    n_train, True, protocol.learn_every, protocol.pulse_steps,
-                    protocol.pulse_amplitude, protocol.init_std, protocol.noise_step_std,
-                    protocol.leak, train_rng, train_sq, train_trace,
-                )
+                kernels.run_trials(network, readout, scalars, targets, n_train, True,
+                                   train_rng, train_sq, train_trace)
             else:
-                whole = np.zeros((n_train * period, batch.n_runs))
-                kernels.run_continuous(
-                    *network, targets, *batch.learning_args(), protocol.divergence_bound,
-                    state[0], state[1], n_train * period, global_step, True,
-                    protocol.learn_every, protocol.noise_step_std, protocol.leak,
-                    train_rng, train_sq, whole,
-                )
+                whole = np.zeros((n_train * period, n_runs))
+                kernels.run_continuous(network, readout, scalars, targets, state[0], state[1],
+                                       n_train * period, global_step, True, train_rng,
+                                       train_sq, whole)
                 train_trace = whole[-period:]
                 global_step += n_train * period
         test_sq, test_trace, test_diverged = _test(
-            network, targets, batch, protocol, np.random.default_rng(test_seed), state, global_step
+            network, readout, scalars, targets, protocol, np.random.default_rng(test_seed),
+            state, global_step,
         )
-        train_mse = np.where(batch.diverged, np.nan, train_sq / max(n_train * period, 1))
+        train_mse = np.where(readout.diverged, np.nan, train_sq / max(n_train * period, 1))
         if not n_train:
             train_mse[:] = np.nan
-        diverged_now = batch.diverged | test_diverged
+        diverged_now = readout.diverged | test_diverged
         n_test_steps = (protocol.n_test_trials if protocol.kind == "trials" else protocol.test_periods) * period
         test_mse = np.where(diverged_now, np.nan, test_sq / n_test_steps)
         rows.append(
             pd.DataFrame(
                 {
-                    "target": batch.target_index,
-                    "setting": batch.setting_index,
+                    "target": target_index,
+                    "setting": setting_index,
                     "trial": checkpoint,
                     "test_mse": test_mse,
                     "train_mse": train_mse,
@@ -347,10 +355,11 @@ def simulate_readout_learning(
         )
         if traced_runs.size:
             trace_frames.append(
-                _trace_table(batch, targets, protocol, traced_runs, checkpoint,
-                             train_trace, test_trace, global_step)
+                _trace_table(target_index, setting_index, targets, protocol, traced_runs,
+                             checkpoint, train_trace, test_trace, global_step)
             )
-            rate_frames.append(_rate_table(batch, reservoir, traced_runs, checkpoint))
+            rate_frames.append(_rate_table(readout, settings, setting_index, reservoir,
+                                           traced_runs, checkpoint))
         done = checkpoint
 
     curves = pd.concat(rows, ignore_index=True)
@@ -360,39 +369,29 @@ def simulate_readout_learning(
     return ReadoutResult(curves=curves, traces=traces, rates=rates)
 
 
-def _test(network, targets, batch, protocol, test_rng, state, global_step):
+def _test(network, readout, scalars, targets, protocol, test_rng, state, global_step):
     """Test every run with frozen weights on copies of the learning state."""
     period = targets.shape[1]
-    frozen = batch.frozen_copy_args()
-    diverged_in_test = frozen[-1]
-    sq = np.zeros(batch.n_runs)
+    n_runs = readout.diverged.size
+    frozen = frozen_copy(readout)
+    sq = np.zeros(n_runs)
     if protocol.kind == "trials":
-        trace = np.zeros((protocol.pulse_steps + period, batch.n_runs))
+        trace = np.zeros((protocol.pulse_steps + period, n_runs))
         # The first test trial is the one shown in the trace figure.
-        kernels.run_trials(
-            *network, targets, *frozen, protocol.divergence_bound, 1, False,
-            protocol.learn_every, protocol.pulse_steps, protocol.pulse_amplitude,
-            protocol.init_std, protocol.noise_step_std, protocol.leak, test_rng, sq, trace,
-        )
+        kernels.run_trials(network, frozen, scalars, targets, 1, False, test_rng, sq, trace)
         if protocol.n_test_trials > 1:
-            kernels.run_trials(
-                *network, targets, *frozen, protocol.divergence_bound,
-                protocol.n_test_trials - 1, False, protocol.learn_every,
-                protocol.pulse_steps, protocol.pulse_amplitude, protocol.init_std,
-                protocol.noise_step_std, protocol.leak, test_rng, sq, np.zeros((0, batch.n_runs)),
-            )
+            kernels.run_trials(network, frozen, scalars, targets, protocol.n_test_trials - 1,
+                               False, test_rng, sq, np.zeros((0, n_runs)))
     else:
         n_steps = protocol.test_periods * period
-        trace = np.zeros((n_steps, batch.n_runs))
-        kernels.run_continuous(
-            *network, targets, *frozen, protocol.divergence_bound,
-            state[0].copy(), state[1].copy(), n_steps, global_step, False,
-            protocol.learn_every, protocol.noise_step_std, protocol.leak, test_rng, sq, trace,
-        )
-    return sq, trace, diverged_in_test & ~batch.diverged
+        trace = np.zeros((n_steps, n_runs))
+        kernels.run_continuous(network, frozen, scalars, targets, state[0].copy(),
+                               state[1].copy(), n_steps, global_step, False, test_rng, sq, trace)
+    return sq, trace, frozen.diverged & ~readout.diverged
 
 
-def _trace_table(batch, targets, protocol, runs, checkpoint, train_trace, test_trace, global_step):
+def _trace_table(target_index, setting_index, targets, protocol, runs, checkpoint, train_trace,
+                 test_trace, global_step):
     period = targets.shape[1]
     frames = []
     for phase, trace in (("train", train_trace), ("test", test_trace)):
@@ -408,12 +407,12 @@ def _trace_table(batch, targets, protocol, runs, checkpoint, train_trace, test_t
             steps = np.arange(n_steps)
             target_step = (start + steps) % period
         for run in runs:
-            target = targets[batch.target_index[run]]
+            target = targets[target_index[run]]
             frames.append(
                 pd.DataFrame(
                     {
-                        "target": batch.target_index[run],
-                        "setting": batch.setting_index[run],
+                        "target": target_index[run],
+                        "setting": setting_index[run],
                         "trial": checkpoint,
                         "phase": phase,
                         "time_ms": steps * protocol.dt,
@@ -425,22 +424,22 @@ def _trace_table(batch, targets, protocol, runs, checkpoint, train_trace, test_t
     return pd.concat(frames, ignore_index=True)
 
 
-def _rate_table(batch, reservoir, runs, checkpoint):
+def _rate_table(readout, settings, setting_index, reservoir, runs, checkpoint):
     frames = []
     for run in runs:
-        setting = batch.settings[batch.setting_index[run]]
+        setting = settings[setting_index[run]]
         if setting.rule != "bayes":
             continue
         frames.append(
             pd.DataFrame(
                 {
-                    "target": batch.target_index[run],
-                    "setting": batch.setting_index[run],
+                    "target": readout.target_index[run],
+                    "setting": setting_index[run],
                     "trial": checkpoint,
                     "unit": np.arange(reservoir.n_units),
                     "readout_gain": reservoir.readout_gains,
-                    "alpha": batch.rate_coef[:, run],
-                    "diverged": batch.diverged[run],
+                    "alpha": readout.alpha[:, run],
+                    "diverged": readout.diverged[run],
                 }
             )
         )
