@@ -9,7 +9,7 @@ paired and makes each run's numbers independent of which other runs share its ba
 The kernels take their state as three NamedTuples of NumPy arrays and scalars, which
 Numba compiles (and caches) like any other argument:
 
-- ``Network``: the shared network (J in CSR form, ``u``, ``w_in``, ``g``), built by
+- ``Network``: the shared network (J in CSR form, ``u``, ``w_in``, ``g_out``), built by
   ``synlearn.reservoir.network.network_state``;
 - ``Readout``: the learning state of the batch (``w``, ``alpha``, ``P``, ...), built by
   ``synlearn.reservoir.protocol.readout_state`` (a test runs on
@@ -55,7 +55,7 @@ _LN2_LO = 1.4286068203094172e-06
 class Network(NamedTuple):
     """The network shared by a batch (Sussillo & Abbott 2009, Eq. 1).
 
-    ``tau dx/dt = -x + J r + u z + w_in I(t)``, ``r = tanh(x)``, ``z = w . (g r)``.
+    ``tau dx/dt = -x + J r + u z + w_in I(t)``, ``r = tanh(x)``, ``z = w . (g_out r)``.
     Built by ``synlearn.reservoir.network.network_state``.
 
     Attributes
@@ -70,8 +70,8 @@ class Network(NamedTuple):
         Feedback weights of the readout z.
     w_in : numpy.ndarray of float64, shape (n_units,)
         Input weights of the pulse I(t).
-    g : numpy.ndarray of float64, shape (n_units,)
-        Per-unit readout gains: the readout sees ``s = g r``.
+    g_out : numpy.ndarray of float64, shape (n_units,)
+        Per-unit readout gains: the readout sees ``s = g_out r``.
     """
 
     indptr: np.ndarray
@@ -79,7 +79,7 @@ class Network(NamedTuple):
     J: np.ndarray
     u: np.ndarray
     w_in: np.ndarray
-    g: np.ndarray
+    g_out: np.ndarray
 
 
 class Readout(NamedTuple):
@@ -162,7 +162,7 @@ class _Work(NamedTuple):
     z: np.ndarray  # (batch,) readout
     err: np.ndarray  # (batch,) e = f - z
     f: np.ndarray  # (batch,) target value of this step
-    s: np.ndarray  # (n_units,) g r of one RLS run
+    s: np.ndarray  # (n_units,) g_out r of one RLS run
     k: np.ndarray  # (n_units,) P s of one RLS run
     noise: np.ndarray  # (n_units,) private noise increment of this step, shared by the batch
     drive: np.ndarray  # (n_units,) w_in I(t), shared by the batch
@@ -338,10 +338,10 @@ def euler_step(x, rates, recurrent, u, drive, z, noise, leak):
 
 
 @njit
-def output(w, rates, g, z):
+def output(w, rates, g_out, z):
     """``z_b = sum_i w_ib g_i r_ib``: the readout of each run in the batch.
 
-    ``z = w . s`` with ``s = g r`` (Sussillo & Abbott 2009, Eq. 1, with per-unit gains).
+    ``z = w . s`` with ``s = g_out r`` (Sussillo & Abbott 2009, Eq. 1, with per-unit gains).
 
     Parameters
     ----------
@@ -349,7 +349,7 @@ def output(w, rates, g, z):
         Readout weights.
     rates : numpy.ndarray of float64, shape (n_units, batch)
         ``r`` of every run.
-    g : numpy.ndarray of float64, shape (n_units,)
+    g_out : numpy.ndarray of float64, shape (n_units,)
         Per-unit readout gains.
     z : numpy.ndarray of float64, shape (batch,)
         Receives the readouts.
@@ -358,13 +358,13 @@ def output(w, rates, g, z):
     for b in range(batch):
         z[b] = 0.0
     for i in range(n_units):
-        gain = g[i]
+        gain = g_out[i]
         for b in range(batch):
             z[b] += w[i, b] * (gain * rates[i, b])
 
 
 @njit
-def local_update(w, alpha, rates, g, err, alpha_decay, alpha_floor, bayes):
+def local_update(w, alpha, rates, g_out, err, alpha_decay, alpha_floor, bayes):
     """One step of the delta rule or the per-synapse Bayesian rule, for every run.
 
     For a run with ``bayes = 1`` the per-synapse rate is the Gaussian posterior
@@ -374,7 +374,7 @@ def local_update(w, alpha, rates, g, err, alpha_decay, alpha_floor, bayes):
     which stays positive and never increases. Optional forgetting first relaxes
     ``alpha_i`` toward the prior (``alpha_i <- decay alpha_i + floor``). For a run with
     ``bayes = 0``, ``decay = 1`` and ``floor = 0`` the rate stays at its fixed value:
-    the classical delta rule ``w += eta e s``. ``s = g r`` is what the readout sees.
+    the classical delta rule ``w += eta e s``. ``s = g_out r`` is what the readout sees.
 
     Parameters
     ----------
@@ -384,7 +384,7 @@ def local_update(w, alpha, rates, g, err, alpha_decay, alpha_floor, bayes):
         Per-synapse rates, updated in place.
     rates : numpy.ndarray of float64, shape (n_units, batch)
         ``r`` of every run.
-    g : numpy.ndarray of float64, shape (n_units,)
+    g_out : numpy.ndarray of float64, shape (n_units,)
         Per-unit readout gains.
     err : numpy.ndarray of float64, shape (batch,)
         Error ``e = f - z`` of every run.
@@ -395,7 +395,7 @@ def local_update(w, alpha, rates, g, err, alpha_decay, alpha_floor, bayes):
     """
     n_units, batch = w.shape
     for i in range(n_units):
-        gain = g[i]
+        gain = g_out[i]
         for b in range(batch):
             s = gain * rates[i, b]
             a = alpha[i, b] * alpha_decay[b] + alpha_floor[b]
@@ -405,7 +405,7 @@ def local_update(w, alpha, rates, g, err, alpha_decay, alpha_floor, bayes):
 
 
 @njit
-def rls_update(P, w, run, rates, g, err, s, k):
+def rls_update(P, w, run, rates, g_out, err, s, k):
     """One FORCE step (Sussillo & Abbott 2009, Eqs. 4-5) for run ``run``.
 
     ``k = P s``, ``c = 1 / (1 + s.k)``, ``P <- P - c k k^T``, ``w <- w + c e k``.
@@ -422,16 +422,16 @@ def rls_update(P, w, run, rates, g, err, s, k):
         The run (column of ``w`` and ``rates``).
     rates : numpy.ndarray of float64, shape (n_units, batch)
         ``r`` of every run.
-    g : numpy.ndarray of float64, shape (n_units,)
+    g_out : numpy.ndarray of float64, shape (n_units,)
         Per-unit readout gains.
     err : float
         Error ``e = f - z`` of this run.
     s, k : numpy.ndarray of float64, shape (n_units,)
-        Scratch: receive ``s = g r`` and ``sqrt(c) P s``.
+        Scratch: receive ``s = g_out r`` and ``sqrt(c) P s``.
     """
     n_units = w.shape[0]
     for j in range(n_units):
-        s[j] = g[j] * rates[j, run]
+        s[j] = g_out[j] * rates[j, run]
         k[j] = 0.0
     for j in range(n_units):
         s_j = s[j]
@@ -548,11 +548,11 @@ def _step(network, readout, scalars, work, has_target, learn_now, amplitude, rng
             if not diverged[b]:
                 sq_err[b] += err[b] * err[b]
         if learn_now:
-            local_update(w, alpha, rates, network.g, err, readout.alpha_decay,
+            local_update(w, alpha, rates, network.g_out, err, readout.alpha_decay,
                          readout.alpha_floor, readout.bayes)
             for b in range(batch):
                 if rls_slot[b] >= 0 and not diverged[b]:
-                    rls_update(readout.P[rls_slot[b]], w, b, rates, network.g, err[b],
+                    rls_update(readout.P[rls_slot[b]], w, b, rates, network.g_out, err[b],
                                work.s, work.k)
     for i in range(n_units):
         drive[i] = amplitude * network.w_in[i]
@@ -561,7 +561,7 @@ def _step(network, readout, scalars, work, has_target, learn_now, amplitude, rng
             noise[i] = noise_std * rng.standard_normal()
     recurrent_input(network.indptr, network.indices, network.J, rates, work.recurrent)
     euler_step(x, rates, work.recurrent, network.u, drive, z, noise, scalars.leak)
-    output(w, rates, network.g, z)
+    output(w, rates, network.g_out, z)
     _mark_diverged(readout, work, scalars.divergence_bound)
 
 
@@ -610,7 +610,7 @@ def run_trials(network, readout, scalars, targets, n_trials, learn, rng, sq_err,
             for b in range(batch):
                 x[i, b] = start
                 rates[i, b] = value
-        output(readout.w, rates, network.g, z)
+        output(readout.w, rates, network.g_out, z)
         for step in range(pulse_steps + period):
             t = step - pulse_steps
             if t >= 0:
@@ -667,7 +667,7 @@ def run_continuous(network, readout, scalars, targets, x, rates, n_steps, first_
     work = _work(x, rates)
     z, f = work.z, work.f
     record = trace.shape[0] > 0
-    output(readout.w, rates, network.g, z)
+    output(readout.w, rates, network.g_out, z)
     for s in range(n_steps):
         t = first_step + s
         for b in range(batch):

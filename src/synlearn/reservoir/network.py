@@ -51,7 +51,7 @@ def network_state(reservoir: Reservoir) -> Network:
     -------
     Network
         ``indptr`` and ``indices`` int64, ``J`` (the CSR values, ``reservoir.weights``),
-        ``u`` (``feedback``), ``w_in`` (``input_weights``) and ``g``
+        ``u`` (``feedback``), ``w_in`` (``input_weights``) and ``g_out``
         (``readout_gains``) float64; all C-contiguous and writeable. The arrays are
         the reservoir's own unless a cast needs a copy.
     """
@@ -61,7 +61,7 @@ def network_state(reservoir: Reservoir) -> Network:
         J=kernel_array(reservoir.weights, np.float64),
         u=kernel_array(reservoir.feedback, np.float64),
         w_in=kernel_array(reservoir.input_weights, np.float64),
-        g=kernel_array(reservoir.readout_gains, np.float64),
+        g_out=kernel_array(reservoir.readout_gains, np.float64),
     )
 
 

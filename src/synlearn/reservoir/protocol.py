@@ -260,7 +260,7 @@ def simulate_readout_learning(
     classical delta rule (``delta``), and the per-synapse Bayesian rule
     ``w_i += alpha_i e s_i``, ``1/alpha_i(t) = 1/eta0 + sum_{t'<=t} s_i(t')^2``
     (Menendez & Latham poster; Aitchison et al. 2021), with the error
-    ``e = f - z`` (target minus output) and ``s = g * r`` what the readout sees.
+    ``e = f - z`` (target minus output) and ``s = g_out * r`` what the readout sees.
 
     Parameters
     ----------
