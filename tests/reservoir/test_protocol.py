@@ -205,3 +205,20 @@ def test_kernel_state_has_one_numba_type_whatever_the_python_types():
                                   np.random.default_rng(2), np.random.default_rng(3))
     for kernel, signatures in compiled.items():
         assert set(kernel.signatures) == signatures
+
+
+def test_a_diverged_run_is_nan_in_every_table_never_zero():
+    settings = [RuleSetting("delta", 1e-3), RuleSetting("delta", 5.0), RuleSetting("bayes", 50.0)]
+    result = simulate(settings, trace_targets=(0,))
+    last = result.curves["trial"].max()
+    wild = result.traces[(result.traces["rate"] == 5.0) & (result.traces["trial"] == last)]
+    assert wild["diverged"].all() and wild["output"].isna().all()
+    tame = result.traces[(result.traces["rate"] == 1e-3) & (result.traces["trial"] == last)]
+    assert not tame["diverged"].any() and tame["output"].notna().all()
+    # the huge-eta0 Bayesian run diverges too: its per-synapse rates are NaN from then on
+    bayes = result.curves[(result.curves["rule"] == "bayes") & (result.curves["target"] == 0)]
+    assert bayes.set_index("trial")["diverged"].to_dict() == {0: False, 3: True, 6: True}
+    rates = result.rates
+    assert rates[rates["trial"] == 0]["alpha"].notna().all()
+    later = rates[rates["trial"] > 0]
+    assert later["diverged"].all() and later["alpha"].isna().all()

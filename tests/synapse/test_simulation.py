@@ -334,3 +334,18 @@ def test_supplied_world_with_wrong_shape_is_rejected(which):
     world[index[which]] = world[index[which]][..., :-1]  # one synapse or step short
     with pytest.raises(ConfigError, match=which):
         ex.simulate_on_inputs(model, *world)
+
+
+def test_a_finite_but_runaway_error_counts_as_diverged():
+    """A fixed rate too large for rl feedback can run far away and stay finite: a
+    rule whose MSE exceeds ten prior variances is diverged, and its MSE is NaN."""
+    model = ex.SynapseModel("rl", n_synapses=100, tau=50.0)
+    run = ex.simulate(model, duration_tau=5, classical_etas=(1e-4, 0.085), seed=0)
+    raw = np.sum(run.err_classical, axis=0) / (model.n_synapses * run.measured_seconds)
+    assert np.all(np.isfinite(raw)) and not run.diverged[:2].any()
+    assert raw[1] > ex.DIVERGENCE_FACTOR * model.prior_var and raw[0] < 2 * model.prior_var
+    table = run.summary().set_index("eta")
+    assert table.loc[0.085, "diverged"] and np.isnan(table.loc[0.085, "mse"])
+    assert not table.loc[1e-4, "diverged"] and table.loc[1e-4, "mse"] == pytest.approx(raw[0])
+    assert "cpu_seconds" not in ex.run_summary("linear", n_synapses=20, tau=20.0,
+                                               duration_tau=3, classical_etas=(1e-3,)).columns

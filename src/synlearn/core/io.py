@@ -188,4 +188,6 @@ def log_to(path: str | os.PathLike) -> None:
 
     stream = open(path, "w", buffering=1)  # noqa: SIM115 - lives as long as the job
     sys.stderr = stream
-    logging.basicConfig(stream=stream, level=logging.INFO, force=True)
+    # one timestamped line per event, so a user watching results/logs/ sees progress
+    logging.basicConfig(stream=stream, level=logging.INFO, force=True,
+                        format="%(asctime)s %(name)s: %(message)s", datefmt="%Y-%m-%d %H:%M:%S")

@@ -16,7 +16,9 @@ learning in a recurrent neural network (poster).
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +27,8 @@ import pandas as pd
 from ..core.errors import ConfigError, require_positive
 from . import kernels
 from .network import Reservoir, network_state
+
+_log = logging.getLogger(__name__)
 
 RULES = tuple(kernels.RULE_CODES)
 PROTOCOLS = ("trials", "continuous")
@@ -316,6 +320,7 @@ def simulate_readout_learning(
 
     rows, trace_frames, rate_frames = [], [], []
     done = 0
+    started = time.perf_counter()
     for checkpoint in protocol.checkpoints:
         n_train = checkpoint - done
         train_sq = np.zeros(n_runs)
@@ -356,11 +361,15 @@ def simulate_readout_learning(
         if traced_runs.size:
             trace_frames.append(
                 _trace_table(target_index, setting_index, targets, protocol, traced_runs,
-                             checkpoint, train_trace, test_trace, global_step)
+                             checkpoint, train_trace, test_trace, global_step,
+                             readout.diverged, diverged_now)
             )
             rate_frames.append(_rate_table(readout, settings, setting_index, reservoir,
                                            traced_runs, checkpoint))
         done = checkpoint
+        _log.info("checkpoint %d of %d: trial %d, %d of %d runs diverged, %.1f s so far",
+                  len(rows), len(protocol.checkpoints), checkpoint, int(diverged_now.sum()),
+                  n_runs, time.perf_counter() - started)
 
     curves = pd.concat(rows, ignore_index=True)
     curves = _attach_settings(curves, settings)
@@ -391,10 +400,13 @@ def _test(network, readout, scalars, targets, protocol, test_rng, state, global_
 
 
 def _trace_table(target_index, setting_index, targets, protocol, runs, checkpoint, train_trace,
-                 test_trace, global_step):
+                 test_trace, global_step, diverged_in_training, diverged_by_test):
+    """Readout and target of the traced runs; a diverged run's readout is NaN, not the
+    zeros the kernel silences it with, and flagged."""
     period = targets.shape[1]
     frames = []
-    for phase, trace in (("train", train_trace), ("test", test_trace)):
+    for phase, trace, diverged in (("train", train_trace, diverged_in_training),
+                                   ("test", test_trace, diverged_by_test)):
         n_steps = trace.shape[0]
         if n_steps == 0:
             continue
@@ -416,8 +428,9 @@ def _trace_table(target_index, setting_index, targets, protocol, runs, checkpoin
                         "trial": checkpoint,
                         "phase": phase,
                         "time_ms": steps * protocol.dt,
-                        "output": trace[:, run],
+                        "output": np.full(n_steps, np.nan) if diverged[run] else trace[:, run],
                         "target_value": np.where(target_step >= 0, target[target_step], np.nan),
+                        "diverged": bool(diverged[run]),
                     }
                 )
             )
@@ -438,7 +451,8 @@ def _rate_table(readout, settings, setting_index, reservoir, runs, checkpoint):
                     "trial": checkpoint,
                     "unit": np.arange(reservoir.n_units),
                     "readout_gain": reservoir.readout_gains,
-                    "alpha": readout.alpha[:, run],
+                    "alpha": np.full(reservoir.n_units, np.nan) if readout.diverged[run]
+                    else readout.alpha[:, run],
                     "diverged": readout.diverged[run],
                 }
             )

@@ -32,6 +32,7 @@ from .model import FEEDBACKS, SynapseModel, check_rates, draw_rates
 PAPER_ETAS = np.logspace(-4.0, -1.0, 31)
 PAPER_SEEDS = (0, 1, 2, 3, 4)
 BLOCK_STEPS = 2048  # steps drawn per generator call: O(n) overhead per block stays small
+DIVERGENCE_FACTOR = 10.0  # MSE above this many prior variances is divergence (SynapseRun._diverged)
 
 
 def _check_etas(classical_etas, include_bayesian) -> np.ndarray:
@@ -100,6 +101,18 @@ class SynapseRun:
                 "posterior_sampling": m.posterior_sampling, "rl_update": m.rl_update,
                 "sigma0": m.sigma0}
 
+    def _diverged(self, flagged: bool, mse: float) -> bool:
+        """A rule diverged if its state ran away (``flagged``), its MSE is not finite, or
+        its MSE exceeds ``DIVERGENCE_FACTOR`` times the prior variance of the log-weight.
+
+        An estimate that ignores the data and sits at the prior mean scores the prior
+        variance; one that tracks a copy of the target drawn independently scores twice
+        that. Ten times it means the estimate has run away from every plausible weight,
+        even if it is still a finite number (a fixed rate too large for rl feedback
+        reached 4.5e52 without overflowing).
+        """
+        return flagged or not math.isfinite(mse) or mse > DIVERGENCE_FACTOR * self.model.prior_var
+
     def summary(self) -> pd.DataFrame:
         """One row per rule: ``mse``, ``coverage_2sd`` (Bayesian), ``diverged``, ..."""
         rows = []
@@ -112,14 +125,14 @@ class SynapseRun:
             mse = float(np.sum(self.err_bayes) / (n * measured))
             coverage = float(np.sum(self.coverage_sum) / (n * self.n_grid)) \
                 if self.n_grid else float("nan")
-            bad = bool(self.diverged[-1]) or not math.isfinite(mse)
+            bad = self._diverged(bool(self.diverged[-1]), mse)
             rows.append({**base, "rule": "bayes", "eta": float("nan"),
                          "mse": float("nan") if bad else mse,
                          "coverage_2sd": float("nan") if bad else coverage,
                          "diverged": bad})
         for r, eta in enumerate(self.etas):
             mse = float(np.sum(self.err_classical[:, r]) / (n * measured))
-            bad = bool(self.diverged[r]) or not math.isfinite(mse)
+            bad = self._diverged(bool(self.diverged[r]), mse)
             rows.append({**base, "rule": "classical", "eta": float(eta),
                          "mse": float("nan") if bad else mse,
                          "coverage_2sd": float("nan"), "diverged": bad})
@@ -377,7 +390,7 @@ def run_summary(feedback: str = "linear", *, seed: int = 0, duration_tau: float 
     """Figure (b) table for one seed: one row per rule (Bayesian and each classical eta).
 
     Columns: ``feedback, rule, eta, seed, mse, coverage_2sd, diverged, n_spikes,
-    mean_rate_hz, cpu_seconds`` and the model parameters (``n_synapses, tau, dt,
+    mean_rate_hz`` and the model parameters (``n_synapses, tau, dt,
     duration_tau, burn_in_tau, noise_variance, sampling_variance_factor,
     posterior_sampling, rl_update, sigma0, method``). ``model_options`` go to
     ``SynapseModel``.
@@ -387,9 +400,7 @@ def run_summary(feedback: str = "linear", *, seed: int = 0, duration_tau: float 
     run = simulate(model, duration_tau=duration_tau, burn_in_tau=burn_in_tau,
                    classical_etas=classical_etas, include_bayesian=include_bayesian,
                    seed=seed)
-    table = run.summary()
-    table["cpu_seconds"] = run.cpu_seconds
-    return table
+    return run.summary()
 
 
 def run_timeseries(feedback: str = "linear", *, seed: int = 0, duration_tau: float = 5.0,
