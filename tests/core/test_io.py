@@ -72,3 +72,43 @@ def test_outputs_get_the_permissions_of_a_plain_write(tmp_path, umask, mode):
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "table.csv").stat().st_mode) == mode
     assert stat.S_IMODE((tmp_path / "plain.csv").stat().st_mode) == mode
+
+
+def test_read_complete_names_the_file_of_a_missing_empty_or_truncated_table(tmp_path):
+    from synlearn.core.errors import IncompleteResultError
+    from synlearn.core.io import read_all_complete, read_complete
+
+    table = pd.DataFrame({"network": [0, 0, 1], "test_mse": [0.1, 0.2, 0.3]})
+    whole = tmp_path / "whole.csv"
+    write_table(table, whole)
+    pd.testing.assert_frame_equal(read_complete(whole, 3), table)
+    (tmp_path / "empty.csv").write_text("")
+    text = whole.read_text()
+    (tmp_path / "cut.csv").write_text(text[: text.rindex("\n", 0, len(text) - 1) + 4])
+    (tmp_path / "short.csv").write_text(text.rsplit("\n", 2)[0] + "\n")
+    cases = {"missing.csv": "missing", "empty.csv": "empty", "cut.csv": "truncated",
+             "short.csv": "2 rows, expected 3"}
+    for name, problem in cases.items():
+        with pytest.raises(IncompleteResultError, match=f"{tmp_path / name}: {problem}"):
+            read_complete(tmp_path / name, 3)
+    with pytest.raises(IncompleteResultError, match="empty.csv: empty"):
+        read_all_complete([whole, tmp_path / "empty.csv"], [3, 3])
+    assert len(read_all_complete([whole, whole], [3, 3])) == 6
+
+
+def test_every_table_has_a_provenance_sidecar_with_the_versions(tmp_path):
+    import json
+    import platform
+
+    import numba
+    import numpy
+
+    import synlearn
+    from synlearn.core.io import provenance_path
+
+    write_table(pd.DataFrame({"x": [0.1, 1 / 3]}), tmp_path / "curves.csv")
+    sidecar = json.loads(provenance_path(tmp_path / "curves.csv").read_text())
+    assert sidecar == {"table": "curves.csv", "rows": 2, "python": platform.python_version(),
+                       "numpy": numpy.__version__, "numba": numba.__version__,
+                       "pandas": pd.__version__, "synlearn": synlearn.__version__}
+    assert (tmp_path / "curves.csv").read_text() == "x\n0.1\n0.3333333333333333\n"  # shortest exact

@@ -1,5 +1,6 @@
 """The Snakemake workflow end to end: dry run, lint, quick run, resume, determinism."""
 
+import json
 import os
 import shutil
 import signal
@@ -98,10 +99,29 @@ def test_quick_config_builds_every_figure(quick_run):
             "synapse/linear/timeseries.tsv", "synapse/linear/rates.tsv",
             "synapse/statistics.tsv"} <= recorded
     assert {f"{name.split('_')[0]}/figures/{name}.tsv" for name in FIGURES} <= recorded
+    for table in (work / "results").rglob("*.csv"):  # every table says what computed it
+        sidecar = table.with_suffix(".provenance.json")
+        assert {"python", "numpy", "numba", "synlearn", "code"} <= set(json.loads(sidecar.read_text()))
     comparison = pd.read_csv(work / "results/synapse/comparison.csv").set_index("feedback")
     assert set(comparison.index) == {"linear", "cerebellar", "rl"}
     assert (comparison["n_seeds"] == 2).all()
     assert comparison["bayes_mse"].notna().all() and comparison["best_classical_mse"].notna().all()
+
+
+def test_one_core_and_two_cores_give_the_same_bytes(quick_run, tmp_path):
+    """Every table and every figure, CSV, PNG and PDF alike."""
+    work, _ = quick_run
+    single = tmp_path / "single"
+    single.mkdir()
+    for item in ("Snakefile", "workflow", "config", "src"):  # the very code of the first run
+        shutil.copytree(work / item, single / item, ignore=shutil.ignore_patterns("__pycache__")) \
+            if (work / item).is_dir() else shutil.copy(work / item, single / item)
+    snakemake("--configfile", "config/quick.yaml", "--cores", "1", cwd=single)
+    outputs = sorted(path.relative_to(single) for pattern in ("*.csv", "*.pdf", "*.png")
+                     for path in (single / "results").rglob(pattern))
+    assert len(outputs) > 150
+    differing = [str(path) for path in outputs if (single / path).read_bytes() != (work / path).read_bytes()]
+    assert differing == []
 
 
 def test_rebuilding_one_figure_reruns_only_that_figure(quick_run):
@@ -144,6 +164,28 @@ def test_the_cluster_groups_run_and_give_the_same_tables(quick_run, tmp_path):
     assert any("gain" in str(path) for path in tables) and any("synapse" in str(path) for path in tables)
     for table in tables:
         assert (grouped / table).read_bytes() == (work / table).read_bytes(), table
+
+
+@pytest.mark.parametrize("table, damage", [
+    ("reservoir/main/v0/network1/curves.csv", "empty"),
+    ("reservoir/main/v0/network0/curves.csv", "truncated"),
+    ("synapse/rl/seed1/summary.csv", "empty"),
+])
+def test_statistics_stop_on_a_missing_empty_or_truncated_run(quick_run, tmp_path, table, damage):
+    """A zero-byte or cut per-job table once gave medians over half the runs."""
+    work, _ = quick_run
+    copy = tmp_path / "copy"
+    shutil.copytree(work, copy, symlinks=True, ignore=shutil.ignore_patterns("locks"))
+    path = copy / "results" / table
+    text = path.read_text()
+    path.write_text("" if damage == "empty" else text[: len(text) // 2])
+    family = table.split("/")[0]
+    target = "results/reservoir/main/summary.csv" if family == "reservoir" else "results/synapse/summary.csv"
+    result = snakemake("--configfile", "config/quick.yaml", "--cores", "1", target, cwd=copy,
+                       check=False)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"{path}: {damage}" in out or f"results/{table}: {damage}" in out, out[-3000:]
 
 
 def planned_rules(work):

@@ -89,3 +89,14 @@ def test_rates_beating_the_tuned_baseline():
     none = stats.rates_beating_best(stats.summarise(make_curves(
         {("delta", 1e-3): [0.1] * 4, ("bayes", 1e-3): [0.2] * 4}))).iloc[0]
     assert none["n_beating"] == 0 and np.isnan(none["beating_fold"])
+
+
+def test_adding_a_setting_leaves_every_other_interval_unchanged():
+    rng = np.random.default_rng(7)
+    scores = {("delta", 1e-4): list(rng.lognormal(0, 1, 40)),
+              ("bayes", 1e-2): list(rng.lognormal(0, 1, 40))}
+    before = stats.summarise(make_curves(scores)).set_index(["rule", "rate"])
+    scores[("delta", 1e-5)] = list(rng.lognormal(0, 1, 40))  # sorts before delta 1e-4
+    after = stats.summarise(make_curves(scores)).set_index(["rule", "rate"])
+    pd.testing.assert_frame_equal(after.loc[before.index], before)
+    assert stats.summarise(make_curves(scores), seed=1)["low"].tolist() != after["low"].tolist()

@@ -1,4 +1,5 @@
 from synlearn.reservoir.studies import (
+    expected_curve_rows,
     find_variant,
     network_tables,
     resolve_studies,
@@ -90,6 +91,7 @@ rule reservoir_statistics:
         "../envs/synlearn.yaml"
     params:
         swept=lambda wildcards: swept_columns(STUDIES, wildcards.study),
+        expected_rows=lambda wildcards: expected_curve_rows(STUDIES, wildcards.study),
         code=code_of("reservoir_statistics.py"),
     script:
         "../scripts/reservoir_statistics.py"

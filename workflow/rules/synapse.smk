@@ -1,4 +1,9 @@
-from synlearn.synapse.pipeline import FEEDBACKS, feedback_paths, summary_paths
+from synlearn.synapse.pipeline import (
+    FEEDBACKS,
+    expected_summary_rows,
+    feedback_paths,
+    summary_paths,
+)
 
 SYNAPSE = config["synapse"]
 
@@ -82,6 +87,7 @@ rule synapse_statistics:
     conda:
         "../envs/synlearn.yaml"
     params:
+        expected_rows=expected_summary_rows(SYNAPSE),
         code=code_of("synapse_statistics.py"),
     script:
         "../scripts/synapse_statistics.py"

@@ -1,4 +1,5 @@
-from synlearn.core.io import log_to, read_tables, write_table
+from synlearn.core.io import log_to, read_all_complete, write_table
 
 log_to(snakemake.log[0])
-write_table(read_tables(snakemake.input), snakemake.output[0])
+table = read_all_complete(snakemake.input)
+write_table(table, snakemake.output[0], code=snakemake.params.code)

@@ -13,4 +13,4 @@ tables = run_network(
     code=snakemake.params.code,
 )
 for name, table in tables.items():
-    write_table(table, snakemake.output[name])
+    write_table(table, snakemake.output[name], code=snakemake.params.code)

@@ -3,4 +3,4 @@ from synlearn.synapse.pipeline import rate_table
 
 log_to(snakemake.log[0])
 table = rate_table(snakemake.params.config, snakemake.wildcards.feedback, snakemake.params.base_seed)
-write_table(table, snakemake.output[0])
+write_table(table, snakemake.output[0], code=snakemake.params.code)

@@ -6,4 +6,4 @@ seed_index = int(snakemake.wildcards.seed)
 table = summary_table(
     snakemake.params.config, snakemake.wildcards.feedback, seed_index, snakemake.params.base_seed
 )
-write_table(table, snakemake.output[0])
+write_table(table, snakemake.output[0], code=snakemake.params.code)

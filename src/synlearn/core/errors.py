@@ -14,3 +14,7 @@ def require_positive(name: str, value: float) -> float:
     if not number > 0 or number != number or number == float("inf"):
         raise ConfigError(f"{name} must be a positive finite number, got {value!r}")
     return number
+
+
+class IncompleteResultError(RuntimeError):
+    """An input table of a statistics step is missing, empty or truncated."""

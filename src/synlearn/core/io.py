@@ -43,10 +43,41 @@ def _umask() -> int:
     return mask
 
 
-def write_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write ``table`` as CSV atomically (full float precision, no index)."""
+def provenance() -> dict[str, str]:
+    """Versions of the software that computed a table (no timestamps: byte-identical)."""
+    import platform
+
+    import numba
+    import numpy
+
+    from .. import __version__
+
+    return {"python": platform.python_version(), "numpy": numpy.__version__,
+            "numba": numba.__version__, "pandas": pd.__version__, "synlearn": __version__}
+
+
+def provenance_path(path: str | os.PathLike) -> Path:
+    """The sidecar of a table: ``curves.csv`` -> ``curves.provenance.json``."""
+    return Path(path).with_suffix(".provenance.json")
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike, **metadata) -> None:
+    """Write ``table`` as CSV atomically, with its provenance sidecar beside it.
+
+    Floats are written by pandas' shortest exact representation (they read back bit
+    for bit). The sidecar (``provenance_path``) records the versions of Python, NumPy,
+    Numba, pandas and synlearn, and ``metadata`` (the workflow passes the hash of the
+    code that computed the table, ``code``); the seed and the parameters are the table's
+    own columns. The sidecar is written first, so a table that exists always has one.
+    """
+    import json
+
+    with atomic_path(provenance_path(path)) as tmp:
+        tmp.write_text(json.dumps({"table": Path(path).name, "rows": len(table), **provenance(),
+                                   **metadata},
+                                  indent=1, sort_keys=True) + "\n")
     with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.17g")
+        table.to_csv(tmp, index=False)
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
@@ -61,6 +92,53 @@ def read_tables(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     """Concatenate CSV tables, skipping empty ones."""
     frames = [frame for frame in map(read_table, paths) if not frame.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def read_complete(path: str | os.PathLike, expected_rows: int | None = None) -> pd.DataFrame:
+    """Read a table that a statistics step needs whole; fail naming the file otherwise.
+
+    Parameters
+    ----------
+    path : path
+        A CSV written by ``write_table``.
+    expected_rows : int, optional
+        The number of rows the job that wrote it must have produced.
+
+    Raises
+    ------
+    IncompleteResultError
+        The file is missing, empty, unreadable (cut inside a quoted field), has a
+        different number of rows than expected (truncated or from another config), or
+        has a partial last line (fewer fields than the header).
+    """
+    from .errors import IncompleteResultError
+
+    path = Path(path)
+    if not path.is_file():
+        raise IncompleteResultError(f"{path}: missing")
+    text = path.read_text()
+    if not text.strip():
+        raise IncompleteResultError(f"{path}: empty (0 rows); rerun the job that writes it")
+    if not text.endswith("\n"):
+        raise IncompleteResultError(f"{path}: truncated (no line end after the last row)")
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise IncompleteResultError(f"{path}: unreadable ({error})") from None
+    if expected_rows is not None and len(table) != expected_rows:
+        raise IncompleteResultError(f"{path}: {len(table)} rows, expected {expected_rows} "
+                                    f"(truncated, or written for another config)")
+    return table
+
+
+def read_all_complete(paths: Iterable[str | os.PathLike],
+                      expected_rows: Iterable[int] | None = None) -> pd.DataFrame:
+    """``read_complete`` every file and concatenate them (see there)."""
+    paths = list(paths)
+    counts = [None] * len(paths) if expected_rows is None else list(expected_rows)
+    if len(counts) != len(paths):
+        raise ValueError(f"{len(paths)} tables but {len(counts)} expected row counts")
+    return pd.concat([read_complete(p, n) for p, n in zip(paths, counts)], ignore_index=True)
 
 
 def code_hash(*modules: str) -> str:

@@ -37,3 +37,22 @@ def bootstrap_median_ci(
     # No interpolation: with diverged runs (inf) it would compute inf - inf.
     low, high = np.quantile(resampled, [tail, 1.0 - tail], method="inverted_cdf")
     return float(np.median(values)), float(low), float(high)
+
+
+def group_rng(seed: int, key) -> np.random.Generator:
+    """A generator for one group of a table, addressed by the group's key.
+
+    The stream depends on ``seed`` and on the key's values only (a stable hash of their
+    ``repr``), not on which other groups exist or in which order they are visited.
+
+    Parameters
+    ----------
+    seed : int
+    key : tuple or scalar
+        The group's key, e.g. ``(variant, rule, rate, forgetting_tau, trial)``.
+    """
+    import zlib
+
+    key = key if isinstance(key, tuple) else (key,)
+    text = "\x1f".join(repr(item.item() if hasattr(item, "item") else item) for item in key)
+    return np.random.default_rng([int(seed), zlib.crc32(text.encode())])

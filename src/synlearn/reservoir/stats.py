@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.stats import DIVERGENCE_EXCLUSION, bootstrap_median_ci
+from ..core.stats import DIVERGENCE_EXCLUSION, bootstrap_median_ci, group_rng
 
 SETTING = ["rule", "rate", "forgetting_tau"]
 PAIR = ["network", "target"]
@@ -43,10 +43,11 @@ def summarise(curves: pd.DataFrame, by: list[str] | None = None, seed: int = 0) 
         diverged_fraction, n_runs]``.
     """
     by = list(by or [])
-    rng = np.random.default_rng(seed)
     rows = []
     for key, group in _scored(curves).groupby(by + SETTING + ["trial"], sort=True):
-        median, low, high = bootstrap_median_ci(group["score"].to_numpy(), rng)
+        # each group draws its own stream, addressed by its key: adding a setting or a
+        # checkpoint never changes another group's interval
+        median, low, high = bootstrap_median_ci(group["score"].to_numpy(), group_rng(seed, key))
         train = np.where(group["diverged"], np.inf, group["train_mse"])
         rows.append(
             (*key, median, low, high, float(np.median(train)) if len(train) else np.nan,

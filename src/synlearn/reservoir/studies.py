@@ -216,6 +216,16 @@ def network_tables(studies: dict[str, list[Variant]], study: str, table: str) ->
     ]
 
 
+def expected_curve_rows(studies: dict[str, list[Variant]], study: str) -> list[int]:
+    """Rows of each per-network ``curves.csv`` of a study, in ``network_tables`` order:
+    targets x rule settings x checkpoints of the job's variant."""
+    return [
+        variant.targets * len(variant.rule_settings()) * len(variant.params["protocol"]["checkpoints"])
+        for variant in studies[study]
+        for _ in range(variant.networks)
+    ]
+
+
 def swept_columns(studies: dict[str, list[Variant]], study: str) -> list[str]:
     """The table columns of the parameters a study sweeps (``network.gain`` -> ``network_gain``)."""
     return sorted({key.replace(".", "_") for v in studies[study] for key in v.swept})

@@ -89,6 +89,13 @@ def summary_paths(config: dict) -> list[str]:
             for feedback in config["feedbacks"] for seed in range(int(config["seeds"]))]
 
 
+def expected_summary_rows(config: dict) -> list[int]:
+    """Rows of each per-seed summary, in ``summary_paths`` order: the Bayesian synapse and
+    every classical rate."""
+    return [1 + int(config["classical_etas"]["count"])
+            for _ in config["feedbacks"] for _ in range(int(config["seeds"]))]
+
+
 def feedback_paths(config: dict, table: str) -> list[str]:
     """Paths of one per-feedback table (``timeseries`` or ``rates``) of every feedback."""
     return [f"synapse/{feedback}/{table}.csv" for feedback in config["feedbacks"]]
