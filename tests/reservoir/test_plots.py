@@ -146,3 +146,16 @@ def test_learning_curves_draw_the_best_setting_of_each_rule(tables):
     for rule, label in (("delta", "classical (delta)"), ("bayes", "Bayesian")):
         assert f"{label}, best rate {best[rule]:g}" in labels
     assert [line.get_xdata().tolist() for line in ax.get_lines()][0] == list(CHECKPOINTS)
+
+
+def test_diverged_runs_are_counted_in_the_legend():
+    from synlearn.reservoir.plots import _curve
+
+    rows = pd.DataFrame({"trial": [0, 10], "median": [1.0, np.inf], "low": [0.9, 0.5],
+                         "high": [1.1, np.inf], "diverged_fraction": [0.0, 0.75],
+                         "n_runs": [4, 4]})
+    ax = Figure().subplots()
+    _curve(ax, rows, "red", "Bayesian")
+    assert ax.get_lines()[0].get_label() == "Bayesian, 3 of 4 runs diverged"
+    _curve(ax, rows.assign(diverged_fraction=0.0), "blue", "delta")
+    assert ax.get_lines()[1].get_label() == "delta"

@@ -100,3 +100,12 @@ def test_adding_a_setting_leaves_every_other_interval_unchanged():
     after = stats.summarise(make_curves(scores)).set_index(["rule", "rate"])
     pd.testing.assert_frame_equal(after.loc[before.index], before)
     assert stats.summarise(make_curves(scores), seed=1)["low"].tolist() != after["low"].tolist()
+
+
+def test_no_forgetting_is_written_the_same_way_in_every_table():
+    curves = make_curves({("delta", 1e-4): [0.4] * 4, ("bayes", 1e-2): [0.2] * 4})
+    curves["variant"] = "v0"
+    for name, table in stats.study_statistics(curves, []).items():
+        if "forgetting_tau" in table:
+            assert table["forgetting_tau"].isna().all(), name
+    assert curves["forgetting_tau"].isna().all()

@@ -26,8 +26,11 @@ def _best_rows(summary: pd.DataFrame, best: pd.DataFrame, by: list[str] = ()) ->
     """The summary rows of each rule's best setting."""
     keys = [*by, "rule", "rate", "forgetting_tau"]
     chosen = best.dropna(subset=["rate"])[keys].copy()
+    # NaN (no forgetting) never equals NaN in a merge: compare with a stand-in value
     chosen["forgetting_tau"] = chosen["forgetting_tau"].fillna(0.0)
-    return summary.merge(chosen, on=keys)
+    filled = summary.assign(forgetting_tau=summary["forgetting_tau"].fillna(0.0))
+    return filled.merge(chosen, on=keys).assign(
+        forgetting_tau=lambda rows: rows["forgetting_tau"].replace(0.0, np.nan))
 
 
 def _finite(values):
@@ -35,11 +38,20 @@ def _finite(values):
     return np.where(np.isfinite(values), values, np.nan)
 
 
+def _diverged_note(rows) -> str:
+    """``", 3 of 20 runs diverged"`` at the last checkpoint of ``rows``, or ``""``."""
+    last = rows[rows["trial"] == rows["trial"].max()]
+    diverged = int(round(float((last["diverged_fraction"] * last["n_runs"]).sum())))
+    return f", {diverged} of {int(last['n_runs'].sum())} runs diverged" if diverged else ""
+
+
 def _curve(ax, rows, color, label, linestyle="-"):
+    """Median and interval against trials; diverged runs count as infinitely bad in the
+    median, and their number is in the legend."""
     rows = rows.sort_values("trial")
     trial = rows["trial"].to_numpy()
-    ax.plot(trial, _finite(rows["median"]), color=color, label=label, linestyle=linestyle,
-            marker="o", markersize=3)
+    ax.plot(trial, _finite(rows["median"]), color=color, label=label + _diverged_note(rows),
+            linestyle=linestyle, marker="o", markersize=3)
     ax.fill_between(trial, _finite(rows["low"]), _finite(rows["high"]), color=color, alpha=0.2,
                     linewidth=0)
 
@@ -97,8 +109,10 @@ def example(tables: dict[str, pd.DataFrame]) -> Figure:
                     if not pick.empty and (group["rate"] == pick["rate"].iloc[0]).any():
                         rate = pick["rate"].iloc[0]
                 one = group[(group["rate"] == rate) & group["forgetting_tau"].isna()]
+                # a diverged run's readout is NaN: not drawn, named in the legend
+                note = ", diverged: not drawn" if one["diverged"].any() else ""
                 ax.plot(one["time_ms"], one["output"], color=RULE_COLORS[rule], linewidth=1,
-                        label=f"{RULE_LABELS[rule]} ({rate:g})")
+                        label=f"{RULE_LABELS[rule]} ({rate:g}{note})")
             ax.set_title(f"{title}: {'training trial' if phase == 'train' else 'test, weights frozen'} {last}")
             ax.set_xlabel("time (ms)")
             ax.set_ylabel("output z")
@@ -167,7 +181,7 @@ def mse_vs_rate(tables: dict[str, pd.DataFrame]) -> Figure:
     matplotlib.figure.Figure
     """
     summary = tables["main_summary"]
-    summary = summary[summary["forgetting_tau"] == 0.0]
+    summary = summary[summary["forgetting_tau"].isna()]
     snapshots = _snapshot_trials(summary)
     fig = StyledFigure(figsize=(5 * len(snapshots), 4))
     axes = fig.subplots(1, len(snapshots), sharey=True, squeeze=False)
@@ -182,7 +196,8 @@ def mse_vs_rate(tables: dict[str, pd.DataFrame]) -> Figure:
                         color=RULE_COLORS[rule], marker="o", label=RULE_LABELS[rule], capsize=2)
             if (~ok).any():
                 ax.plot(group["rate"][~ok], np.full((~ok).sum(), 1.0), "x", color=RULE_COLORS[rule],
-                        markersize=8, label=f"{RULE_LABELS[rule]}: >=50% diverged")
+                        markersize=8, label=f"{RULE_LABELS[rule]}: >=50% diverged "
+                        f"({int((~ok).sum())} of {len(ok)} rates)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("learning rate eta / initial rate eta0 / alpha")
@@ -410,6 +425,7 @@ def forgetting(tables: dict[str, pd.DataFrame]) -> Figure:
     _curve(ax, delta[delta["rate"] == best_delta], RULE_COLORS["delta"],
            f"{RULE_LABELS['delta']}, best rate {best_delta:g}")
     bayes = summary[summary["rule"] == "bayes"]
+    bayes = bayes.assign(forgetting_tau=bayes["forgetting_tau"].fillna(0.0))  # 0: none
     taus = sorted(bayes["forgetting_tau"].unique())
     shades = sns.color_palette("Reds", len(taus) + 1)[1:]
     for shade, tau in zip(shades[::-1], taus):

@@ -196,4 +196,13 @@ def study_statistics(curves: pd.DataFrame, swept: list[str]) -> dict[str, pd.Dat
     comparison = compare_rules(curves, best, by=by).merge(
         rates_beating_best(summary, by=by), on=by + ["trial"], how="left")
     sensitivity = rate_sensitivity(summary, by=by)
-    return {"summary": summary, "best": best, "comparison": comparison, "sensitivity": sensitivity}
+    tables = {"summary": summary, "best": best, "comparison": comparison, "sensitivity": sensitivity}
+    # grouping needs a value for "no forgetting" (0.0); the tables write it as the per-run
+    # tables do, empty (NaN), so it reads the same in every file
+    return {name: _no_forgetting_as_nan(table) for name, table in tables.items()}
+
+
+def _no_forgetting_as_nan(table: pd.DataFrame) -> pd.DataFrame:
+    if "forgetting_tau" not in table:
+        return table
+    return table.assign(forgetting_tau=table["forgetting_tau"].replace(0.0, np.nan))

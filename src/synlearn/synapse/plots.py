@@ -104,7 +104,7 @@ def plot_mse_vs_learning_rate(summary: pd.DataFrame, *,
 
     One panel per feedback type (log x). Classical: mean over seeds with the seeds' sd
     as a band; Bayesian: mean over seeds as a dashed line with a +-sd band. Diverged runs
-    (NaN MSE) are left out, as in the paper.
+    (NaN MSE) are left out, as in the paper, and counted in the legend.
 
     Parameters
     ----------
@@ -124,12 +124,15 @@ def plot_mse_vs_learning_rate(summary: pd.DataFrame, *,
     fig = StyledFigure(figsize=(3.2 * len(feedbacks), 3.0), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(feedbacks), squeeze=False)[0])
     for ax, feedback in zip(axes, feedbacks):
-        part = summary[(summary.feedback == feedback) & np.isfinite(summary["mse"])]
+        everything = summary[summary.feedback == feedback]
+        part = everything[np.isfinite(everything["mse"])]
         classical = part[part.rule == "classical"]
+        left_out = int((everything.rule == "classical").sum() - len(classical))
+        note = f" ({left_out} diverged runs left out)" if left_out else ""
         bayes = part[part.rule == "bayes"]
         if not classical.empty:
             sns.lineplot(data=classical, x="eta", y="mse", ax=ax, color="black",
-                         marker="o", markersize=3, errorbar="sd", label="classical")
+                         marker="o", markersize=3, errorbar="sd", label="classical" + note)
         if not bayes.empty:
             mean = bayes["mse"].mean()
             spread = bayes["mse"].std(ddof=1) if len(bayes) > 1 else 0.0
