@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from synlearn.core.io import read_table
+
 from .conftest import SNAKEMAKE, snakemake
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,6 +124,18 @@ def test_one_core_and_two_cores_give_the_same_bytes(quick_run, tmp_path):
     assert len(outputs) > 150
     differing = [str(path) for path in outputs if (single / path).read_bytes() != (work / path).read_bytes()]
     assert differing == []
+
+
+def test_every_column_of_every_table_is_in_the_column_dictionary(quick_run):
+    work, _ = quick_run
+    dictionary = (ROOT / "results/README.md").read_text()
+    missing = set()
+    for table in (work / "results").rglob("*.csv"):
+        for column in read_table(table).columns:  # per-job traces may be empty
+            swept = column.split("_", 1)[0] in ("network", "target", "protocol") and "_" in column
+            if f"`{column}`" not in dictionary and not swept:
+                missing.add(f"{table.name}: {column}")
+    assert not missing, sorted(missing)
 
 
 def test_rebuilding_one_figure_reruns_only_that_figure(quick_run):
