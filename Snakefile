@@ -56,6 +56,7 @@ for _family in CONFIGURED:
 
 
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
 
 
 report: "workflow/report/workflow.rst"

@@ -53,7 +53,7 @@ def planned_submissions(dry_run_output):
 def test_slurm_dry_run_of_the_default_config_plans_at_most_40_submissions():
     result = snakemake("-n", "--profile", "profiles/slurm")
     out = result.stdout + result.stderr
-    assert "132" in out.split("Job stats:", 1)[1].split("Reasons", 1)[0]  # every job planned
+    assert "136" in out.split("Job stats:", 1)[1].split("Reasons", 1)[0]  # every job planned
     groups, alone = planned_submissions(result.stdout)
     assert alone == 0  # every rule is in a group
     assert 10 <= groups <= 40
@@ -233,6 +233,7 @@ def test_a_code_edit_reruns_exactly_the_jobs_that_depend_on_it(quick_run, edited
     # the compile marker and every training, statistics and figure job of each family
     assert planned.pop("compile_kernels") == len(families)
     assert planned.pop("all") == 1
+    assert planned.pop("report_costs") == len(families)  # the cost table follows the figures
     touched = {name.removeprefix("figure_").split("_")[0] for name in planned}
     assert touched == families
     for family in families:
@@ -252,7 +253,7 @@ def test_a_figure_edit_reruns_only_the_figures(quick_run):
         source.write_bytes(original)
     planned.pop("all")
     assert planned == {"figure_synapse_timeseries": 1, "figure_synapse_mse_vs_eta": 1,
-                       "figure_synapse_rate_dependence": 1}
+                       "figure_synapse_rate_dependence": 1, "report_costs": 1}
 
 
 def test_a_killed_run_unlocks_resumes_and_gives_the_same_numbers_at_other_cores(quick_run):

@@ -1,3 +1,4 @@
+from synlearn.reservoir import TITLE as RESERVOIR_TITLE
 from synlearn.reservoir.studies import (
     expected_curve_rows,
     find_variant,
@@ -80,8 +81,20 @@ rule reservoir_statistics:
         traces=f"{RESULTS}/reservoir/{{study}}/traces.csv",
         rates=f"{RESULTS}/reservoir/{{study}}/rates.csv",
         summary=f"{RESULTS}/reservoir/{{study}}/summary.csv",
-        best=f"{RESULTS}/reservoir/{{study}}/best.csv",
-        comparison=f"{RESULTS}/reservoir/{{study}}/comparison.csv",
+        best=report(
+            f"{RESULTS}/reservoir/{{study}}/best.csv",
+            caption="../report/reservoir_best.rst",
+            category=RESERVOIR_TITLE,
+            subcategory="Statistics tables",
+            labels={"study": "{study}", "table": "best"},
+        ),
+        comparison=report(
+            f"{RESULTS}/reservoir/{{study}}/comparison.csv",
+            caption="../report/reservoir_comparison.rst",
+            category=RESERVOIR_TITLE,
+            subcategory="Statistics tables",
+            labels={"study": "{study}", "table": "comparison"},
+        ),
         sensitivity=f"{RESULTS}/reservoir/{{study}}/sensitivity.csv",
     log:
         f"{RESULTS}/logs/reservoir/{{study}}/statistics.log",
@@ -95,3 +108,36 @@ rule reservoir_statistics:
         code=code_of("reservoir_statistics.py"),
     script:
         "../scripts/reservoir_statistics.py"
+
+
+# This run's headline numbers beside the published ones (Aitchison et al. 2021, Fig. 5),
+# from the main study.
+if "main" in STUDIES:
+
+    rule reservoir_published_comparison:
+        """The main study's best classical and Bayesian MSE and their ratio beside the published values."""
+        input:
+            comparison=f"{RESULTS}/reservoir/main/comparison.csv",
+            best=f"{RESULTS}/reservoir/main/best.csv",
+        output:
+            report(
+                published_table("reservoir"),
+                caption="../report/reservoir_published_comparison.rst",
+                category=RESERVOIR_TITLE,
+                subcategory="Ours vs published",
+                labels={"table": "published_comparison"},
+            ),
+        log:
+            f"{RESULTS}/logs/reservoir/published_comparison.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/reservoir/published_comparison.tsv"
+        group:
+            "post"  # on a cluster, batched with the statistics (see profiles/slurm)
+        conda:
+            "../envs/synlearn.yaml"
+        params:
+            family="reservoir",
+            published=published_values("reservoir"),
+            code=code_of("published_comparison.py", "synlearn.reservoir.stats"),
+        script:
+            "../scripts/published_comparison.py"

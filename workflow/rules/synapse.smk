@@ -1,3 +1,4 @@
+from synlearn.synapse import TITLE as SYNAPSE_TITLE
 from synlearn.synapse.pipeline import (
     FEEDBACKS,
     expected_summary_rows,
@@ -79,7 +80,13 @@ rule synapse_statistics:
         in_results(summary_paths(SYNAPSE)),
     output:
         summary=f"{RESULTS}/synapse/summary.csv",
-        comparison=f"{RESULTS}/synapse/comparison.csv",
+        comparison=report(
+            f"{RESULTS}/synapse/comparison.csv",
+            caption="../report/synapse_comparison.rst",
+            category=SYNAPSE_TITLE,
+            subcategory="Statistics tables",
+            labels={"table": "comparison"},
+        ),
     log:
         f"{RESULTS}/logs/synapse/statistics.log",
     benchmark:
@@ -111,3 +118,31 @@ rule synapse_collect:
         code=code_of("collect_tables.py"),
     script:
         "../scripts/collect_tables.py"
+
+
+rule synapse_published_comparison:
+    """Bayesian and best classical MSE, best eta and coverage per feedback beside the published values."""
+    input:
+        comparison=f"{RESULTS}/synapse/comparison.csv",
+    output:
+        report(
+            published_table("synapse"),
+            caption="../report/synapse_published_comparison.rst",
+            category=SYNAPSE_TITLE,
+            subcategory="Ours vs published",
+            labels={"table": "published_comparison"},
+        ),
+    log:
+        f"{RESULTS}/logs/synapse/published_comparison.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/synapse/published_comparison.tsv"
+    group:
+        "post"  # on a cluster, batched with the statistics (see profiles/slurm)
+    conda:
+        "../envs/synlearn.yaml"
+    params:
+        family="synapse",
+        published=published_values("synapse"),
+        code=code_of("published_comparison.py", "synlearn.synapse.stats"),
+    script:
+        "../scripts/published_comparison.py"

@@ -438,3 +438,259 @@ def forgetting(tables: dict[str, pd.DataFrame]) -> Figure:
     sns.despine(fig)
     fig.tight_layout()
     return fig
+
+
+# --- facts: each figure's key numbers, for its caption ---------------------------------
+#
+# ``facts(function, tables)`` returns, for the figure drawn by ``function`` from the same
+# ``tables``, a dict of plain Python values (numbers, strings, lists, dicts) that the
+# caption template (workflow/report/<figure>.rst) quotes. The rules by which a figure
+# picks what it shows (best rates, checkpoints, traced rates) are the figure's own.
+
+
+def _number(value) -> float:
+    return float(value) if value is not None and np.isfinite(value) else float("nan")
+
+
+def _plain(value):
+    """A numpy scalar as the Python value (for templates and comparisons in tests)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _checkpoints(summary: pd.DataFrame) -> list[int]:
+    return [int(t) for t in sorted(summary["trial"].unique())]
+
+
+def _best_rule_rows(summary: pd.DataFrame, best: pd.DataFrame, by: list[str] = ()) -> list[dict]:
+    """Each rule's best setting at the last checkpoint: rate, median and 95% interval."""
+    rows = _best_rows(summary, best, list(by))
+    out = []
+    for key, group in rows.groupby([*by, "rule"], sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        at = group[group["trial"] == group["trial"].max()].iloc[0]
+        out.append({**{name: _plain(v) for name, v in zip([*by, "rule"], key)}, "label": RULE_LABELS.get(at["rule"], at["rule"]),
+                    "rate": float(at["rate"]), "trial": int(at["trial"]),
+                    "median": _number(at["median"]), "low": _number(at["low"]),
+                    "high": _number(at["high"]), "n_runs": int(at["n_runs"]),
+                    "diverged_fraction": float(at["diverged_fraction"])})
+    return out
+
+
+def _ratio(rules: list[dict], baseline: str = "delta", challenger: str = "bayes") -> float:
+    """Baseline / challenger median (above 1: the challenger, the Bayesian rule, is better)."""
+    found = {row["rule"]: row["median"] for row in rules}
+    if baseline not in found or challenger not in found or not found[challenger] > 0:
+        return float("nan")
+    return found[baseline] / found[challenger]
+
+
+def example_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """The trial shown and each rule's rate and test MSE in ``example``."""
+    panels = []
+    sources = [("main", "random periodic target")]
+    if "sines_traces" in tables and not tables["sines_traces"].empty:
+        sources.append(("sines", "four sines"))
+    for study, title in sources:
+        traces = tables[f"{study}_traces"]
+        best = tables.get(f"{study}_best")
+        last = traces["trial"].max()
+        shown = traces[(traces["trial"] == last) & (traces["target"] == 0) & (traces["phase"] == "test")]
+        rules = []
+        for rule, group in shown.groupby("rule"):
+            rate = group["rate"].iloc[0]  # as the figure: the best rate when it was traced
+            median = float("nan")
+            if best is not None:
+                pick = best[(best["rule"] == rule) & best["rate"].notna()]
+                if not pick.empty and (group["rate"] == pick["rate"].iloc[0]).any():
+                    rate = pick["rate"].iloc[0]
+                    median = _number(pick["median"].iloc[0])
+            one = group[(group["rate"] == rate) & group["forgetting_tau"].isna()]
+            scored = one[one["target_value"].notna()]
+            error = (scored["output"] - scored["target_value"]) ** 2
+            rules.append({"rule": rule, "label": RULE_LABELS.get(rule, rule), "rate": float(rate),
+                          "trace_mse": _number(error.mean()) if len(error) else float("nan"),
+                          "median": median})
+        panels.append({"study": study, "title": title, "trial": int(last), "rules": rules})
+    return {"panels": panels, "has_sines": len(panels) > 1}
+
+
+def learning_curves_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """Checkpoints, each rule's best rate and final median, the ratio, FORCE's subset."""
+    summary = tables["main_summary"]
+    rules = _best_rule_rows(summary, tables["main_best"])
+    force = []
+    if "force_summary" in tables:
+        force = _best_rule_rows(tables["force_summary"], tables["force_best"])
+    return {"checkpoints": _checkpoints(summary), "last": int(summary["trial"].max()),
+            "rules": rules, "ratio": _ratio(rules),
+            "n_pairs": max((row["n_runs"] for row in rules), default=0), "force": force}
+
+
+def mse_vs_rate_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """Per checkpoint shown: each rule's best rate and median, exclusions, the ratio and
+    the Bayesian rates that beat the best classical rate."""
+    from .stats import _best_eligible
+
+    summary = tables["main_summary"]
+    summary = summary[summary["forgetting_tau"].isna()]  # no forgetting, as the figure
+    snapshots = []
+    for trial in _snapshot_trials(summary):
+        at = summary[summary["trial"] == trial]
+        rules = []
+        for rule, group in at.groupby("rule"):
+            chosen, excluded = _best_eligible(group)
+            rates = sorted(float(r) for r in group["rate"])
+            rules.append({"rule": rule, "label": RULE_LABELS.get(rule, rule),
+                          "best_rate": float(chosen["rate"]) if chosen is not None else float("nan"),
+                          "best_median": _number(chosen["median"]) if chosen is not None else float("nan"),
+                          "n_rates": len(rates), "rate_low": rates[0], "rate_high": rates[-1],
+                          "n_excluded": int(round(excluded * len(rates))),
+                          "n_runs": int(group["n_runs"].max())})
+        by_rule = {row["rule"]: row for row in rules}
+        beating = []
+        if "delta" in by_rule and "bayes" in by_rule:
+            bayes = at[at["rule"] == "bayes"].sort_values("rate")
+            beating = [float(r) for r, m in zip(bayes["rate"], bayes["median"])
+                       if m < by_rule["delta"]["best_median"]]
+        ratio = (by_rule["delta"]["best_median"] / by_rule["bayes"]["best_median"]
+                 if {"delta", "bayes"} <= set(by_rule) and by_rule["bayes"]["best_median"] > 0
+                 else float("nan"))
+        snapshots.append({"trial": int(trial), "rules": rules, "ratio": ratio,
+                          "bayes_beating": beating})
+    return {"trials": [s["trial"] for s in snapshots], "snapshots": snapshots,
+            "checkpoints": _checkpoints(summary), "last": int(summary["trial"].max()),
+            "n_pairs": max((r["n_runs"] for s in snapshots for r in s["rules"]), default=0)}
+
+
+def _swept_facts(summary: pd.DataFrame, best: pd.DataFrame, column: str) -> dict:
+    """Each rule's best median at the last checkpoint per value of a swept parameter."""
+    rows = _best_rule_rows(summary, best, ["variant", column])
+    values = sorted({row[column] for row in rows})
+    points = []
+    for value in values:
+        at = [row for row in rows if row[column] == value]
+        points.append({"value": float(value), "rules": at, "ratio": _ratio(at)})
+    per_rule = {}
+    for row in rows:
+        mine = per_rule.setdefault(row["rule"], {"rule": row["rule"], "label": row["label"],
+                                                 "best_value": row[column], "best_median": row["median"]})
+        if row["median"] < mine["best_median"]:
+            mine.update(best_value=row[column], best_median=row["median"])
+    return {"levels": [float(v) for v in values], "points": points,
+            "best_value": list(per_rule.values()), "last": int(summary["trial"].max()),
+            "n_pairs": max((row["n_runs"] for row in rows), default=0)}
+
+
+def mse_vs_gain_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """Gains, each rule's best median per gain, and the gain where each rule does best."""
+    return _swept_facts(tables["gain_summary"], tables["gain_best"], "network_gain")
+
+
+def target_length_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """Target lengths, each rule's best median per length, and the ratio per length."""
+    return _swept_facts(tables["length_summary"], tables["length_best"], "target_repeats")
+
+
+def alpha_distribution_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """Initial rates shown; at the last checkpoint the median alpha_i, its spread in
+    decades and the log-log slope of alpha_i against the readout gain (-2 expected)."""
+    rates = tables["main_rates"]
+    rates = rates[(rates["rule"] == "bayes") & rates["forgetting_tau"].isna() & ~rates["diverged"]]
+    eta0s = sorted(rates["rate"].unique())
+    shown = eta0s[:: max(1, len(eta0s) // 3)][:3]
+    rates = rates[rates["rate"].isin(shown)]
+    last = rates["trial"].max()
+    at = rates[rates["trial"] == last]
+    per_eta0 = []
+    for eta0, group in at.groupby("rate"):
+        log_alpha, log_gain = np.log10(group["alpha"]), np.log10(group["readout_gain"])
+        slope = float(np.polyfit(log_gain, log_alpha, 1)[0]) if log_gain.nunique() > 1 else float("nan")
+        per_eta0.append({"eta0": float(eta0), "median_alpha": float(group["alpha"].median()),
+                         "decades": float(log_alpha.max() - log_alpha.min()),
+                         "slope": slope, "n_synapses": len(group)})
+    return {"eta0s": [float(e) for e in shown], "last": int(last) if len(at) else 0,
+            "checkpoints": _checkpoints(rates), "per_eta0": per_eta0}
+
+
+def ablation_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """Per condition at the last checkpoint: the classical/Bayesian ratio and win fraction."""
+    comparison = tables["ablation_comparison"]
+    last = comparison["trial"].max()
+    conditions = []
+    for _, row in comparison[comparison["trial"] == last].iterrows():
+        conditions.append({"noise": float(row["protocol_noise_std"]),
+                           "heterogeneity": float(row["network_readout_gain_log10_sd"]),
+                           "ratio": _number(row["ratio"]),
+                           "win_fraction": _number(row["bayes_win_fraction"]),
+                           "n_pairs": int(row["n_pairs"])})
+    conditions.sort(key=lambda c: (c["noise"], c["heterogeneity"]))
+    full = [c for c in conditions if c["noise"] > 0 and c["heterogeneity"] > 0]
+    bare = [c for c in conditions if c["noise"] == 0 and c["heterogeneity"] == 0]
+    return {"last": int(last), "conditions": conditions,
+            "largest": max(conditions, key=lambda c: np.nan_to_num(c["ratio"], nan=-np.inf), default=None),
+            "both": full[0] if full else None, "neither": bare[0] if bare else None}
+
+
+def protocols_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """Per protocol kind: each rule's best rate and median at the last checkpoint."""
+    summary, best = tables["protocols_summary"], tables["protocols_best"]
+    rows = _best_rule_rows(summary, best, ["variant", "protocol_kind"])
+    kinds = list(dict.fromkeys(summary["protocol_kind"]))
+    per_kind = []
+    for kind in kinds:
+        at = [row for row in rows if row["protocol_kind"] == kind]
+        per_kind.append({"kind": kind, "rules": at, "ratio": _ratio(at)})
+    return {"kinds": per_kind, "last": int(summary["trial"].max()),
+            "n_pairs": max((row["n_runs"] for row in rows), default=0)}
+
+
+def forgetting_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """The best delta rate and, per forgetting time constant, the best eta0 and medians."""
+    summary = tables["forgetting_summary"]
+    last = summary["trial"].max()
+    at = summary[summary["trial"] == last]
+    delta = at[at["rule"] == "delta"].sort_values("median")
+    curves = []
+    bayes = at[at["rule"] == "bayes"]
+    bayes = bayes.assign(forgetting_tau=bayes["forgetting_tau"].fillna(0.0))  # 0: none
+    for tau, own in bayes.groupby("forgetting_tau"):
+        top = own.sort_values("median").iloc[0]
+        curves.append({"tau_s": float(tau) / 1000.0, "forgetting": bool(tau > 0),
+                       "eta0": float(top["rate"]), "median": _number(top["median"])})
+    return {"last": int(last), "n_pairs": int(at["n_runs"].max()),
+            "delta": ({"rate": float(delta["rate"].iloc[0]), "median": _number(delta["median"].iloc[0])}
+                      if len(delta) else None),
+            "bayes": curves}
+
+
+FACTS = {
+    "example": example_facts,
+    "learning_curves": learning_curves_facts,
+    "mse_vs_rate": mse_vs_rate_facts,
+    "mse_vs_gain": mse_vs_gain_facts,
+    "alpha_distribution": alpha_distribution_facts,
+    "target_length": target_length_facts,
+    "ablation": ablation_facts,
+    "protocols": protocols_facts,
+    "forgetting": forgetting_facts,
+}
+
+
+def facts(function: str, tables: dict[str, pd.DataFrame]) -> dict:
+    """The key numbers of the figure drawn by ``function`` from ``tables``, for its caption.
+
+    Parameters
+    ----------
+    function : str
+        Name of the figure function in this module (``mse_vs_rate``, ...).
+    tables : dict of str to DataFrame
+        The tables the figure reads.
+
+    Returns
+    -------
+    dict
+        Plain values (numbers, strings, lists, dicts); NaN where a number does not exist.
+    """
+    if function not in FACTS:
+        raise KeyError(f"no facts for figure function {function!r}; known: {sorted(FACTS)}")
+    return FACTS[function](tables)

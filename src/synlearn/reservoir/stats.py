@@ -206,3 +206,109 @@ def _no_forgetting_as_nan(table: pd.DataFrame) -> pd.DataFrame:
     if "forgetting_tau" not in table:
         return table
     return table.assign(forgetting_tau=table["forgetting_tau"].replace(0.0, np.nan))
+
+
+# --- this run against the published values -------------------------------------------
+
+PUBLISHED_COLUMNS = ["quantity", "ours_trials", "published_trials", "ours", "published",
+                     "ratio_ours_over_published", "statistic", "source", "note"]
+
+
+def published_values() -> dict:
+    """The published headline values of this family (``published.yaml``, with sources)."""
+    from importlib.resources import files
+
+    import yaml
+
+    return yaml.safe_load((files(__package__) / "published.yaml").read_text())
+
+
+def _published_trials(readout: dict) -> dict[int, dict]:
+    """``after_<T>_trials`` entries of the published readout values, by T (ascending)."""
+    import re
+
+    found = {int(m.group(1)): value for key, value in readout.items()
+             if (m := re.fullmatch(r"after_(\d+)_trials", key))}
+    return dict(sorted(found.items()))
+
+
+def published_comparison(tables: dict[str, pd.DataFrame], published: dict | None = None) -> pd.DataFrame:
+    """This run's headline numbers beside the published ones (Aitchison et al. 2021, Fig. 5).
+
+    For every trial count with a published value (500 and 1000): the best classical and
+    the best Bayesian median test MSE of the ``main`` study and their ratio (the
+    ``delta_median``, ``bayes_median`` and ``ratio`` of ``comparison.csv``: each rule at
+    its best rate at the last checkpoint, from ``best.csv``), and the best rates where
+    published. Where the run has no checkpoint at that trial count (the quick config
+    stops at 100) ``ours`` is NaN and ``note`` says n/a, and the same quantities are added
+    at the run's last checkpoint, against the published value of the largest published
+    trial count, which ``published_trials`` states.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``comparison`` and ``best`` of the ``main`` study (one variant).
+    published : dict, optional
+        The family's published values; default ``published_values()``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``PUBLISHED_COLUMNS``: one row per quantity and trial count, with
+        ``ratio_ours_over_published`` = ours / published.
+    """
+    published = published_values() if published is None else published
+    readout = published["readout"]
+    comparison, best = tables["comparison"], tables["best"]
+    if "variant" in comparison and comparison["variant"].nunique() > 1:
+        raise ValueError("published_comparison expects the main study unswept (one variant)")
+    by_trial = comparison.set_index("trial")
+    last = int(by_trial.index.max())
+    pairs = int(by_trial.loc[last, "n_pairs"])
+    statistic = (f"median test MSE over {pairs} network x target pairs (published: "
+                 f"{readout['networks']} x {readout['targets']}), each rule at its best rate "
+                 f"at the last checkpoint ({last} trials)")
+    best_rate = {rule: float(rows["rate"].iloc[0]) for rule, rows in best.groupby("rule")}
+    source = f"{readout['paper']}; {readout['source']}"
+
+    def quantities(values: dict) -> list[tuple[str, str, float, float, str]]:
+        rows = [
+            ("best classical median test MSE", "delta_median", values["classical"].get("mse"), statistic),
+            ("best Bayesian median test MSE", "bayes_median", values["bayesian"].get("mse"), statistic),
+            ("classical / Bayesian MSE ratio", "ratio", values.get("ratio_classical_over_bayesian"),
+             "ratio of the two medians above"),
+        ]
+        if "best_eta" in values["classical"]:
+            rows.append(("best classical learning rate eta", "delta", values["classical"]["best_eta"],
+                         "lowest median test MSE among rates with < 50% diverged runs"))
+        if "best_eta0" in values["bayesian"]:
+            rows.append(("best Bayesian initial rate eta0", "bayes", values["bayesian"]["best_eta0"],
+                         "lowest median test MSE among rates with < 50% diverged runs"))
+        return [row for row in rows if row[2] is not None]
+
+    def ours(column: str, trial: int) -> float:
+        if column in ("delta", "bayes"):  # a best rate: chosen at the last checkpoint
+            return best_rate.get(column, np.nan) if trial == last else np.nan
+        return float(by_trial.loc[trial, column])
+
+    rows = []
+    trials = _published_trials(readout)
+    for trial, values in trials.items():
+        present = trial in by_trial.index
+        for quantity, column, value, stat in quantities(values):
+            mine = ours(column, trial) if present else np.nan
+            if not present:
+                note = f"n/a: this run has no checkpoint at {trial} trials (last: {last})"
+            elif np.isnan(mine):
+                note = f"n/a: best rates are chosen at the last checkpoint ({last} trials) only"
+            else:
+                note = ""
+            rows.append((quantity, trial, trial, mine, value, mine / value, stat, source, note))
+    if last not in trials:
+        reference, values = max(trials.items())
+        for quantity, column, value, stat in quantities(values):
+            mine = ours(column, last)
+            rows.append((quantity, last, reference, mine, value, mine / value, stat, source,
+                         f"our last checkpoint ({last} trials) against the published value "
+                         f"after {reference} trials"))
+    return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)

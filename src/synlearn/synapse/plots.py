@@ -212,3 +212,116 @@ def mse_vs_eta(tables: dict[str, pd.DataFrame]) -> Figure:
 def rate_dependence(tables: dict[str, pd.DataFrame]) -> Figure:
     """Figure (c) from the workflow's ``rates`` table."""
     return plot_rate_dependence(tables["rates"])
+
+
+# --- facts: each figure's key numbers, for its caption ---------------------------------
+#
+# ``facts(function, tables)`` returns, for the figure drawn by ``function`` from the same
+# ``tables``, a dict of plain Python values that the caption template
+# (workflow/report/<figure>.rst) quotes.
+
+
+def _number(value) -> float:
+    value = float(value)
+    return value if np.isfinite(value) else float("nan")
+
+
+def _slope(x: pd.Series, y: pd.Series) -> float:
+    """Least-squares slope of log10 y against log10 x over the positive finite points."""
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if keep.sum() < 2 or np.log10(x[keep]).nunique() < 2:
+        return float("nan")
+    return float(np.polyfit(np.log10(x[keep]), np.log10(y[keep]), 1)[0])
+
+
+def timeseries_facts(tables: dict[str, pd.DataFrame], *, start_tau: float = 2.0,
+                     n_sd: float = 2.0) -> dict:
+    """Per feedback: the rates of the synapses shown, the time shown and the fraction of
+    shown samples with the true weight inside the ``n_sd`` band (defaults as the figure)."""
+    data = tables["timeseries"]
+    data = data[data["time_tau"] >= start_tau]
+    per_feedback = []
+    for feedback in _feedbacks(data):
+        part = data[data.feedback == feedback]
+        rates = part.groupby("synapse")["rate_hz"].first().sort_values(ascending=False)
+        inside = (part["weight_true"] - part["weight_mean"]).abs() <= n_sd * part["weight_sd"]
+        per_feedback.append({
+            "feedback": feedback, "title": FEEDBACK_TITLES.get(feedback, feedback),
+            "rates_hz": [float(r) for r in rates], "n_synapses": int(len(rates)),
+            "shown_tau": float(part["time_tau"].max() - part["time_tau"].min()),
+            "shown_s": float(part["time_s"].max() - part["time_s"].min()),
+            "inside_band": float(inside.mean()),
+        })
+    return {"feedbacks": per_feedback, "start_tau": float(start_tau), "n_sd": float(n_sd)}
+
+
+def mse_vs_eta_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """Per feedback: Bayesian MSE, best classical eta and MSE, their ratio, coverage and
+    the eta grid (as ``synapse_comparison`` computes them from the same table)."""
+    from .stats import synapse_comparison
+
+    summary = tables["summary"]
+    comparison = synapse_comparison(summary).set_index("feedback")
+    per_feedback = []
+    for feedback in _feedbacks(summary):
+        row = comparison.loc[feedback]
+        classical = summary[(summary.feedback == feedback) & (summary.rule == "classical")]
+        etas = sorted(classical["eta"].unique())
+        per_feedback.append({
+            "feedback": feedback, "title": FEEDBACK_TITLES.get(feedback, feedback),
+            "n_seeds": int(row["n_seeds"]), "bayes_mse": _number(row["bayes_mse"]),
+            "best_eta": _number(row["best_eta"]), "best_classical_mse": _number(row["best_classical_mse"]),
+            "ratio": _number(row["ratio"]), "coverage_2sd": _number(row["coverage_2sd"]),
+            "n_etas": len(etas), "eta_low": float(etas[0]) if etas else float("nan"),
+            "eta_high": float(etas[-1]) if etas else float("nan"),
+            "classical_diverged_fraction": float(classical["diverged"].mean()) if len(classical) else 0.0,
+            "excluded_fraction": _number(row["excluded_fraction"]),
+            "n_synapses": int(summary.loc[summary.feedback == feedback, "n_synapses"].iloc[0])
+            if "n_synapses" in summary else 0,
+        })
+    return {"feedbacks": per_feedback}
+
+
+def rate_dependence_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """Per feedback: synapses, range of input rates and the log-log slopes of normalised
+    variability and learning rate against the rate (negative: the predicted fall)."""
+    rates = tables["rates"]
+    per_feedback = []
+    for feedback in _feedbacks(rates):
+        part = rates[rates.feedback == feedback]
+        per_feedback.append({
+            "feedback": feedback, "title": FEEDBACK_TITLES.get(feedback, feedback),
+            "n_synapses": int(len(part)),
+            "rate_low": float(part["rate_hz"].min()), "rate_high": float(part["rate_hz"].max()),
+            "variability_slope": _slope(part["rate_hz"], part["normalised_variability"]),
+            "learning_rate_slope": _slope(part["rate_hz"], part["normalised_learning_rate"]),
+        })
+    return {"feedbacks": per_feedback}
+
+
+FACTS = {
+    "timeseries": timeseries_facts,
+    "mse_vs_eta": mse_vs_eta_facts,
+    "rate_dependence": rate_dependence_facts,
+}
+
+
+def facts(function: str, tables: dict[str, pd.DataFrame]) -> dict:
+    """The key numbers of the figure drawn by ``function`` from ``tables``, for its caption.
+
+    Parameters
+    ----------
+    function : str
+        Name of the workflow entry point in this module (``timeseries``, ``mse_vs_eta``,
+        ``rate_dependence``).
+    tables : dict of str to DataFrame
+        The tables the figure reads.
+
+    Returns
+    -------
+    dict
+        Plain values (numbers, strings, lists, dicts); NaN where a number does not exist.
+    """
+    if function not in FACTS:
+        raise KeyError(f"no facts for figure function {function!r}; known: {sorted(FACTS)}")
+    return FACTS[function](tables)
