@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -59,6 +60,12 @@ def test_slurm_dry_run_of_the_default_config_plans_at_most_40_submissions():
     assert 10 <= groups <= 40
 
 
+def test_the_default_config_is_found_from_any_working_directory(tmp_path):
+    result = snakemake("-n", "--cores", "1", "-s", str(ROOT / "Snakefile"), "--directory",
+                       str(tmp_path), cwd=tmp_path)
+    assert "reservoir_train" in result.stdout and "figure_synapse_mse_vs_eta" in result.stdout
+
+
 def test_lint_is_clean():
     result = snakemake("--lint")
     assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
@@ -101,6 +108,10 @@ def test_quick_config_builds_every_figure(quick_run):
             "synapse/linear/timeseries.tsv", "synapse/linear/rates.tsv",
             "synapse/statistics.tsv"} <= recorded
     assert {f"{name.split('_')[0]}/figures/{name}.tsv" for name in FIGURES} <= recorded
+    log = (work / "results/logs/reservoir/main/v0/network0.log").read_text()
+    progress = [line for line in log.splitlines() if "checkpoint" in line]
+    assert len(progress) == 5 and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line)
+                                      for line in progress)  # one timestamped line each
     for table in (work / "results").rglob("*.csv"):  # every table says what computed it
         sidecar = table.with_suffix(".provenance.json")
         assert {"python", "numpy", "numba", "synlearn", "code"} <= set(json.loads(sidecar.read_text()))
