@@ -459,7 +459,7 @@ def run_paper_default(*, feedbacks=FEEDBACKS, seeds=PAPER_SEEDS,
 
     One event-driven kernel call per (feedback, seed) serves all 32 rules. At the default
     (500 tau, 5 seeds, 3 feedback types) this is about 1.2e10 presynaptic spikes; see
-    ``benchmarks/bench_synapse.py`` for the measured cost. ``max_workers > 1`` runs the
+    ``benchmarks/synapse.py`` for the measured cost. ``max_workers > 1`` runs the
     jobs in separate processes (results do not depend on it). ``kwargs`` go to
     ``run_summary``.
     """

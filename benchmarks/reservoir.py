@@ -3,15 +3,17 @@
 What is measured, for each N (``--sizes``; default 500 and 1000), on a reservoir drawn
 with the default config's network parameters and stepped with its default protocol
 (trials of a 50 ms pulse plus a 200 ms target period, dt = 1 ms, learning every 2 steps
-during the period, private noise on):
+during the period, private noise on), with targets from the package's ``make_targets``:
 
-1. Floors. ``J @ r`` with the dense J (NumPy/BLAS gemv): a delta or Bayesian step
-   cannot be cheaper than reading J once. The CSR product of the kernel
-   (``kernels.recurrent_input``, batch 1) is shown beside it. For RLS the floor R is
-   ``P @ s`` plus the rank-1 downdate ``P -= c k k^T`` in NumPy (preallocated buffers),
-   what one FORCE learning step must at least do. NumPy has no rank-1 update, so it
-   sweeps P three times; R' does the same with BLAS gemv + dger (NumPy's bundled
-   OpenBLAS through ctypes; skipped if not found), the tighter two-sweep floor.
+1. Floors: the least work a step needs. J has p N^2 nonzeros (p = 0.1), so a delta or
+   Bayesian step cannot be cheaper than one sparse product J @ r: floor F is the faster
+   of SciPy's CSR product (``csr_matrix @ r``) and the kernels' own
+   ``kernels.recurrent_input`` at batch 1. The dense BLAS gemv is shown for
+   information. For RLS the floor R is ``P @ s`` plus the rank-1 downdate
+   ``P -= c k k^T``, what one FORCE learning step must at least do, as BLAS gemv + dger
+   (NumPy's bundled OpenBLAS through ctypes); the same in plain NumPy (three sweeps of
+   P: NumPy has no rank-1 update) is shown for information, and is the floor if dger
+   is not found.
 2. One run at a time (batch 1): ``kernels.run_trials`` exactly as
    ``simulate_readout_learning`` calls it, time per simulated step, for the delta,
    Bayesian and RLS rules, and ``kernels.rls_update`` alone.
@@ -19,44 +21,31 @@ during the period, private noise on):
    NumPy), one run, and a dense NumPy loop over a batch of 16 runs.
 4. Batches of B runs (delta and Bayesian settings mixed) in one ``run_trials`` call:
    time per step per run, and how much cheaper a run is than one run at a time.
-5. Where a step's time goes: each sub-kernel timed alone (inside a Numba loop so that
-   the Python-to-Numba dispatch cost does not count), at batch 1 and 16.
+5. Where a step goes: each sub-kernel timed alone (inside a Numba loop so that the
+   Python-to-Numba dispatch cost does not count), at batch 1 and 16.
 6. Projected CPU time of the studies of ``config/config.yaml`` from the measured
-   per-run-step costs.
+   per-run-step costs, each study's period taken from ``make_targets``.
 
-How to read the tables. Times are medians over ``--rounds`` rounds. In every round each
-case is timed once, in a shuffled order, so a burst of load from other processes on
-this shared machine hits all cases alike; "spread" is the interquartile range over the
-rounds divided by the median. Ratios divide medians taken in the same process, so they
-are more stable across machines and loads than the absolute times. "x F", "x R" and
-"x R'" divide a time by that floor (1.0 = as fast as the floor; the issue's target is
-<= 1.5); "step x F" is the whole batch's step over one dense product; "per-run gain"
-is the per-run cost of one run at a time divided by the per-run cost in a batch of B
-(the target is >= 5 at B = 16). "met" / "not met" are information, not assertions:
-this is a script, not a test.
+How to read the tables (see ``harness.py``): medians over ``--rounds`` shuffled rounds;
+"spread" is the interquartile range over the rounds / the median; "x F", "x R" divide a
+median by that floor's median from the same rounds (1.0 = as fast as the floor; the
+issue's target is <= 1.5); "step x F" is a whole batch's step over one sparse product
+at batch 1; "per-run gain" is the per-run cost of one run at a time over the per-run
+cost in a batch of B (the target is >= 5 at B = 16). "met" / "not met" are
+information, not assertions.
 
-Usage (BLAS must be single-threaded, as the kernels are):
-    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_reservoir.py
-    ... bench_reservoir.py --sizes 500 --quick        (about 15 s)
-    ... bench_reservoir.py --batches 1 16 --rounds 5 --no-projection
+Usage (BLAS is pinned to one thread, as the kernels are):
+    python benchmarks/reservoir.py                      (--sizes 500 1000, 9 rounds)
+    python benchmarks/reservoir.py --quick              (under a minute)
+    python benchmarks/reservoir.py --batches 1 16 --rounds 5 --no-projection
 """
 
 from __future__ import annotations
 
-import os
+import harness  # noqa: I001  (first: pins BLAS threads before NumPy loads)
 
-# The kernels run one thread per job; a multi-threaded BLAS would flatter the NumPy
-# floors. Must happen before NumPy is imported.
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
-
-import argparse  # noqa: E402
-import gc  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Callable  # noqa: E402
 
@@ -64,12 +53,19 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
+from harness import Case, Row, floor_table, pct, ratio, table, us, verdict  # noqa: E402
+from synlearn.reservoir import kernels  # noqa: E402
+from synlearn.reservoir.network import make_reservoir, network_state  # noqa: E402
+from synlearn.reservoir.pipeline import make_targets, targets_array  # noqa: E402
 from synlearn.reservoir.protocol import (  # noqa: E402
     Protocol, RuleSetting, protocol_scalars, readout_state,
 )
-from synlearn.reservoir import kernels  # noqa: E402
-from synlearn.reservoir.network import make_reservoir, network_state  # noqa: E402
 from synlearn.reservoir.studies import resolve_studies  # noqa: E402
+
+try:  # the benchmark extra (pip install -e .[bench]); without it, F is our kernel
+    import scipy.sparse as scipy_sparse  # noqa: E402
+except ImportError:  # pragma: no cover
+    scipy_sparse = None
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
 BREAKDOWN_BATCHES = (1, 16)
@@ -80,89 +76,43 @@ TARGET_NUMPY_SPEEDUP = 10.0
 
 
 # --------------------------------------------------------------------------------------
-# Timing machinery
-
-
-@dataclass
-class Case:
-    """One timed quantity.
-
-    ``prepare(n)`` builds fresh state outside the timing and returns a closure that does
-    ``n`` units of work; the recorded value is the closure's time / (n * per_unit).
-    """
-
-    key: str
-    prepare: Callable[[int], Callable[[], object]]
-    per_unit: float = 1.0
-    max_units: int = 10**7
-    n: int = 1
-    samples: list = field(default_factory=list)
-    check: Callable[[], str] | None = None
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def spread(self) -> float:
-        if len(self.samples) < 4:
-            return float("nan")
-        q = statistics.quantiles(self.samples, n=4)
-        return (q[2] - q[0]) / self.median
-
-
-def _time_once(work: Callable[[], object]) -> float:
-    # A collection in the middle of a NumPy loop would be charged to that loop alone.
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        work()
-        return time.perf_counter() - start
-    finally:
-        gc.enable()
-
-
-def calibrate(case: Case, seconds: float) -> None:
-    """Pick the number of units so that one measurement takes about ``seconds``."""
-    _time_once(case.prepare(1))  # compile or load from the Numba cache, warm caches
-    n = 1
-    while True:
-        elapsed = _time_once(case.prepare(n))
-        if elapsed >= 0.25 * seconds or n >= case.max_units:
-            break
-        n = min(case.max_units, n * max(2, int(0.5 * seconds / max(elapsed, 1e-7))))
-    case.n = max(1, min(case.max_units, round(n * seconds / max(elapsed, 1e-9))))
-
-
-def run_rounds(cases: list[Case], rounds: int, seed: int) -> None:
-    order_rng = np.random.default_rng(seed)
-    for _ in range(rounds):
-        for index in order_rng.permutation(len(cases)):
-            case = cases[index]
-            elapsed = _time_once(case.prepare(case.n))
-            case.samples.append(elapsed / (case.n * case.per_unit))
-
-
-# --------------------------------------------------------------------------------------
 # Small Numba loops around the sub-kernels. Timing them from Python would add a
 # dispatch cost of about a microsecond per call, as large as some of the kernels.
+# Compiled with the kernels' options (synlearn.core.jit): kernels.tanh is inlined into
+# the caller and compiled with the caller's options, and Numba's default Python error
+# model puts a zero test before every division, which stops the loop vectorising.
 # Not cached: the benchmark must not write files next to itself.
 
 
-@numba.njit(nogil=True)
-def _repeat_recurrent(n, indptr, indices, weights, rates, out):
+def _loop(function):
+    return numba.njit(nogil=True, fastmath=False, error_model="numpy")(function)
+
+
+@_loop
+def _repeat_recurrent(n, indptr, indices, J, rates, out):
     for _ in range(n):
-        kernels.recurrent_input(indptr, indices, weights, rates, out)
+        kernels.recurrent_input(indptr, indices, J, rates, out)
 
 
-@numba.njit(nogil=True)
-def _repeat_euler(n, x, rates, recurrent, feedback, input_drive, z, noise, leak):
+@_loop
+def _repeat_euler(n, x, rates, recurrent, u, drive, z, noise, leak):
     for _ in range(n):
-        kernels.euler_step(x, rates, recurrent, feedback, input_drive, z, noise, leak)
+        kernels.euler_step(x, rates, recurrent, u, drive, z, noise, leak)
 
 
-@numba.njit(nogil=True)
+@_loop
 def _repeat_tanh(n, x, rates):
+    # The loop of kernels.euler_step around the kernels' own (vectorisable) tanh.
+    n_units, batch = x.shape
+    for _ in range(n):
+        for i in range(n_units):
+            for b in range(batch):
+                rates[i, b] = kernels.tanh(x[i, b])
+
+
+@_loop
+def _repeat_math_tanh(n, x, rates):
+    # The same loop around the library call math.tanh, which does not vectorise.
     n_units, batch = x.shape
     for _ in range(n):
         for i in range(n_units):
@@ -170,30 +120,29 @@ def _repeat_tanh(n, x, rates):
                 rates[i, b] = math.tanh(x[i, b])
 
 
-@numba.njit(nogil=True)
-def _repeat_readout(n, w, rates, gains, z):
+@_loop
+def _repeat_output(n, w, rates, g_out, z):
     for _ in range(n):
-        kernels.output(w, rates, gains, z)
+        kernels.output(w, rates, g_out, z)
 
 
-@numba.njit(nogil=True)
-def _repeat_local(n, w, rate_coef, rates, gains, err, coef_decay, coef_floor, bayes_flag):
+@_loop
+def _repeat_local(n, w, alpha, rates, g_out, err, alpha_decay, alpha_floor, bayes):
     for _ in range(n):
-        kernels.local_update(w, rate_coef, rates, gains, err, coef_decay, coef_floor,
-                             bayes_flag)
+        kernels.local_update(w, alpha, rates, g_out, err, alpha_decay, alpha_floor, bayes)
 
 
-@numba.njit(nogil=True)
-def _repeat_noise(n, rng, input_drive, input_weights, noise, noise_std):
+@_loop
+def _repeat_noise(n, rng, drive, w_in, noise, noise_std):
     # The per-step preamble of kernels._step: input drive and private noise draws.
     for _ in range(n):
         for i in range(noise.size):
-            input_drive[i] = 0.0 * input_weights[i]
+            drive[i] = 0.0 * w_in[i]
             noise[i] = noise_std * rng.standard_normal()
 
 
-@numba.njit(nogil=True)
-def _repeat_rls(n, inverse_corr, w, rates, pool, gains, seen, gain_vector):
+@_loop
+def _repeat_rls(n, P, w, rates, pool, g_out, s, k):
     # A fresh presynaptic vector each call: repeating one s would shrink P s
     # geometrically into subnormal numbers, which are very slow on x86.
     n_units, n_pool = pool.shape
@@ -201,51 +150,7 @@ def _repeat_rls(n, inverse_corr, w, rates, pool, gains, seen, gain_vector):
         column = it % n_pool
         for i in range(n_units):
             rates[i, 0] = pool[i, column]
-        kernels.rls_update(inverse_corr, w, 0, rates, gains, 0.1, seen, gain_vector)
-
-
-# --------------------------------------------------------------------------------------
-# BLAS rank-1 update. NumPy has no ``ger``: ``P -= c k k^T`` in NumPy costs an outer
-# product into a buffer and a subtraction (three sweeps of N^2 memory), which is not a
-# tight floor. NumPy's own bundled OpenBLAS exports cblas_dger; call it through ctypes
-# when it can be found, so the RLS step can also be compared with gemv + ger.
-
-
-def find_blas_dger():
-    """``dger(P, k, alpha)`` doing ``P += alpha k k^T`` in place, or None if unavailable."""
-    import ctypes
-
-    libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
-    for path in sorted(libs.glob("*openblas*.so*")):
-        try:
-            lib = ctypes.CDLL(str(path))
-        except OSError:
-            continue
-        for name, int_type in (("scipy_cblas_dger64_", ctypes.c_int64),
-                               ("cblas_dger64_", ctypes.c_int64),
-                               ("scipy_cblas_dger", ctypes.c_int),
-                               ("cblas_dger", ctypes.c_int)):
-            function = getattr(lib, name, None)
-            if function is None:
-                continue
-            function.restype = None
-            function.argtypes = [ctypes.c_int, int_type, int_type, ctypes.c_double,
-                                 ctypes.c_void_p, int_type, ctypes.c_void_p, int_type,
-                                 ctypes.c_void_p, int_type]
-
-            def dger(P, k, alpha, function=function):
-                n = k.shape[0]
-                function(101, n, n, alpha, k.ctypes.data, 1, k.ctypes.data, 1,
-                         P.ctypes.data, n)  # 101 = CblasRowMajor
-
-            # A wrong guess at the ABI must not produce a silently wrong floor.
-            probe = np.random.default_rng(0)
-            A, v = probe.standard_normal((5, 5)), probe.standard_normal(5)
-            expected = A - 0.5 * np.outer(v, v)
-            dger(A, v, -0.5)
-            if np.allclose(A, expected):
-                return dger
-    return None
+        kernels.rls_update(P, w, 0, rates, g_out, 0.1, s, k)
 
 
 # --------------------------------------------------------------------------------------
@@ -254,11 +159,17 @@ def find_blas_dger():
 
 @dataclass
 class Setup:
-    n_units: int
     protocol: Protocol
-    period: int
-    reservoir: object = None
-    targets: np.ndarray = None
+    reservoir: object
+    targets: np.ndarray  # (n_targets, period) from make_targets
+
+    @property
+    def n_units(self) -> int:
+        return self.reservoir.n_units
+
+    @property
+    def period(self) -> int:
+        return self.targets.shape[1]
 
     @property
     def trial_steps(self) -> int:
@@ -267,18 +178,6 @@ class Setup:
     @property
     def learn_steps_per_trial(self) -> int:
         return -(-self.period // self.protocol.learn_every)
-
-
-def make_targets(n_targets: int, period: int, rng: np.random.Generator) -> np.ndarray:
-    """Smooth periodic targets of unit variance (their values do not affect the cost)."""
-    t = np.arange(period) / period
-    out = np.zeros((n_targets, period))
-    for j in range(n_targets):
-        for harmonic in range(1, 5):
-            phase = rng.uniform(0, 2 * np.pi)
-            out[j] += rng.normal() / harmonic * np.sin(2 * np.pi * harmonic * t + phase)
-    out -= out.mean(axis=1, keepdims=True)
-    return out / out.std(axis=1, keepdims=True)
 
 
 def batch_settings(batch: int) -> tuple[list[RuleSetting], int]:
@@ -295,32 +194,45 @@ def batch_settings(batch: int) -> tuple[list[RuleSetting], int]:
     return pool[:n_settings], batch // n_settings
 
 
+def default_variant(config: dict, targets: int | None = None):
+    """The config's ``reservoir.defaults`` as one variant (optionally with more targets)."""
+    defaults = dict(config["reservoir"]["defaults"])
+    if targets is not None:
+        defaults["targets"] = int(targets)
+    return resolve_studies({"defaults": defaults, "studies": {"defaults": {}}})["defaults"][0]
+
+
+def period_steps(variant, seed: int) -> int:
+    """Steps of one target period of ``variant``: the length ``make_targets`` gives."""
+    return int(make_targets(variant, seed)["step"].nunique())
+
+
 def trials_case(setup: Setup, key: str, settings: list[RuleSetting], n_targets: int,
                 learn: bool = True) -> Case:
     """``kernels.run_trials`` called as ``simulate_readout_learning`` calls it."""
     reservoir, protocol = setup.reservoir, setup.protocol
     network = network_state(reservoir)
     scalars = protocol_scalars(protocol)
-    targets = setup.targets[:n_targets]
+    targets = np.ascontiguousarray(setup.targets[:n_targets])
     n_runs = n_targets * len(settings)
     state = {}
 
     def prepare(n):
-        batch = readout_state(reservoir.n_units, n_targets, settings, protocol)
+        readout = readout_state(reservoir.n_units, n_targets, settings, protocol)
         rng = np.random.default_rng(12345)
         sq = np.zeros(n_runs)
         empty = np.zeros((0, n_runs))
-        state["batch"] = batch
+        state["readout"] = readout
 
         def work():
-            kernels.run_trials(network, batch, scalars, targets, n, learn, rng, sq, empty)
+            kernels.run_trials(network, readout, scalars, targets, n, learn, rng, sq, empty)
         return work
 
     def check():
-        batch = state.get("batch")
-        if batch is None or not batch.diverged.any():
+        readout = state.get("readout")
+        if readout is None or not readout.diverged.any():
             return ""
-        return f"{int(batch.diverged.sum())}/{n_runs} runs diverged"
+        return f"{int(readout.diverged.sum())}/{n_runs} runs diverged"
 
     return Case(key, prepare, per_unit=setup.trial_steps * n_runs, max_units=10**5, check=check)
 
@@ -400,20 +312,19 @@ def numpy_batch(setup: Setup, batch: int) -> Callable[[int], Callable]:
     return prepare
 
 
-def build_cases(setup: Setup, batches: list[int], with_numpy: bool) -> dict[str, Case]:
+def build_cases(setup: Setup, batches: list[int], with_numpy: bool, dger) -> list[Case]:
     res = setup.reservoir
+    network = network_state(res)
     n_units = res.n_units
     rng = np.random.default_rng(7)
-    cases: dict[str, Case] = {}
-
-    def add(case):
-        cases[case.key] = case
+    cases: list[Case] = []
+    add = cases.append
 
     # Realistic activity: rates of a reservoir state, and what the readout sees.
     rates_pool = np.tanh(rng.standard_normal((n_units, 64)))
-    seen_pool = res.readout_gains[:, None] * rates_pool
-    seen_rows = np.ascontiguousarray(seen_pool.T)
+    seen_rows = np.ascontiguousarray((network.g_out[:, None] * rates_pool).T)
 
+    # Floors of the recurrent input (J @ r): sparse (SciPy, our kernel), and dense.
     dense = res.dense_weights()
 
     def prepare_dense(n):
@@ -426,15 +337,34 @@ def build_cases(setup: Setup, batches: list[int], with_numpy: bool) -> dict[str,
         return work
     add(Case("dense_matvec", prepare_dense))
 
+    if scipy_sparse is not None:
+        csr = scipy_sparse.csr_matrix((network.J, network.indices, network.indptr),
+                                      shape=(n_units, n_units))
+
+        def prepare_scipy(batch):
+            def prepare(n):
+                r = np.ascontiguousarray(rates_pool[:, np.arange(batch) % 64])
+                if batch == 1:
+                    r = r[:, 0].copy()
+
+                def work():
+                    for _ in range(n):
+                        csr @ r
+                return work
+            return prepare
+        for batch in BREAKDOWN_BATCHES:
+            add(Case(f"scipy_csr_b{batch}", prepare_scipy(batch)))
+
     def prepare_csr(batch):
         def prepare(n):
             r = np.ascontiguousarray(rates_pool[:, np.arange(batch) % 64])
             out = np.empty_like(r)
-            return lambda: _repeat_recurrent(n, res.indptr, res.indices, res.weights, r, out)
+            return lambda: _repeat_recurrent(n, network.indptr, network.indices, network.J,
+                                             r, out)
         return prepare
 
-    # RLS floor: the two passes over P that a FORCE step needs, in NumPy.
-    def prepare_rls_floor(part):
+    # RLS floors: the two passes over P that a FORCE step needs, in NumPy and in BLAS.
+    def prepare_rls_numpy(part):
         def prepare(n):
             P = np.eye(n_units)
             k = np.empty(n_units)
@@ -453,11 +383,10 @@ def build_cases(setup: Setup, batches: list[int], with_numpy: bool) -> dict[str,
                         np.subtract(P, outer, out=P)
             return work
         return prepare
-    add(Case("rls_floor", prepare_rls_floor("both")))
-    add(Case("rls_floor_matvec", prepare_rls_floor("matvec")))
-    add(Case("rls_floor_rank1", prepare_rls_floor("rank1")))
+    add(Case("rls_numpy", prepare_rls_numpy("both")))
+    add(Case("rls_numpy_matvec", prepare_rls_numpy("matvec")))
+    add(Case("rls_numpy_rank1", prepare_rls_numpy("rank1")))
 
-    dger = find_blas_dger()
     if dger is not None:
         def prepare_rls_blas(n):
             P = np.eye(n_units)
@@ -469,18 +398,17 @@ def build_cases(setup: Setup, batches: list[int], with_numpy: bool) -> dict[str,
                     np.dot(P, s, out=k)
                     dger(P, k, -1.0 / (1.0 + s @ k))
             return work
-        add(Case("rls_floor_blas", prepare_rls_blas))
+        add(Case("rls_blas", prepare_rls_blas))
 
     def prepare_rls_update(n):
         P = np.eye(n_units)
         w = np.zeros((n_units, 1))
         r = np.empty((n_units, 1))
-        seen = np.empty(n_units)
-        gain_vector = np.empty(n_units)
-        return lambda: _repeat_rls(n, P, w, r, rates_pool, res.readout_gains, seen, gain_vector)
+        return lambda: _repeat_rls(n, P, w, r, rates_pool, network.g_out, np.empty(n_units),
+                                   np.empty(n_units))
     add(Case("rls_update", prepare_rls_update))
 
-    # Whole runs, one at a time.
+    # Whole runs, one at a time, then batches.
     add(trials_case(setup, "run_delta", [RuleSetting("delta", 1e-4)], 1))
     add(trials_case(setup, "run_bayes", [RuleSetting("bayes", 1e-3)], 1))
     add(trials_case(setup, "run_rls", [RuleSetting("rls", 1.0)], 1))
@@ -515,7 +443,7 @@ def build_cases(setup: Setup, batches: list[int], with_numpy: bool) -> dict[str,
             z = np.full(batch, 0.1)
             noise = setup.protocol.noise_step_std * np.random.default_rng(3).standard_normal(n_units)
             drive = np.zeros(n_units)
-            return lambda: _repeat_euler(n, x, r, recurrent, res.feedback, drive, z, noise,
+            return lambda: _repeat_euler(n, x, r, recurrent, network.u, drive, z, noise,
                                          setup.protocol.leak)
         add(Case(f"euler_b{batch}", prepare_euler))
 
@@ -524,19 +452,24 @@ def build_cases(setup: Setup, batches: list[int], with_numpy: bool) -> dict[str,
             return lambda: _repeat_tanh(n, x, r)
         add(Case(f"tanh_b{batch}", prepare_tanh))
 
-        def prepare_readout(n, batch=batch, state_arrays=state_arrays):
+        def prepare_math_tanh(n, state_arrays=state_arrays):
+            x, r = state_arrays()
+            return lambda: _repeat_math_tanh(n, x, r)
+        add(Case(f"math_tanh_b{batch}", prepare_math_tanh))
+
+        def prepare_output(n, batch=batch, state_arrays=state_arrays):
             _, r = state_arrays()
             w = 1e-3 * np.ones((n_units, batch))
             z = np.empty(batch)
-            return lambda: _repeat_readout(n, w, r, res.readout_gains, z)
-        add(Case(f"readout_b{batch}", prepare_readout))
+            return lambda: _repeat_output(n, w, r, network.g_out, z)
+        add(Case(f"output_b{batch}", prepare_output))
 
         def prepare_local(n, batch=batch, learning=learning, state_arrays=state_arrays):
             _, r = state_arrays()
             w = learning.w.copy()
-            rate_coef = learning.alpha.copy()
+            alpha = learning.alpha.copy()
             err = np.full(batch, 0.1)
-            return lambda: _repeat_local(n, w, rate_coef, r, res.readout_gains, err,
+            return lambda: _repeat_local(n, w, alpha, r, network.g_out, err,
                                          learning.alpha_decay, learning.alpha_floor,
                                          learning.bayes)
         add(Case(f"local_b{batch}", prepare_local))
@@ -545,7 +478,7 @@ def build_cases(setup: Setup, batches: list[int], with_numpy: bool) -> dict[str,
         generator = np.random.default_rng(5)
         noise = np.empty(n_units)
         drive = np.empty(n_units)
-        return lambda: _repeat_noise(n, generator, drive, res.input_weights, noise,
+        return lambda: _repeat_noise(n, generator, drive, network.w_in, noise,
                                      setup.protocol.noise_step_std)
     add(Case("noise", prepare_noise))
     return cases
@@ -555,104 +488,85 @@ def build_cases(setup: Setup, batches: list[int], with_numpy: bool) -> dict[str,
 # Output
 
 
-def table(headers: list[str], rows: list[list], indent: str = "  ") -> str:
-    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = []
-    for index, row in enumerate(cells):
-        parts = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
-        lines.append(indent + "  ".join(parts).rstrip())
-        if index == 0:
-            lines.append(indent + "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+def recurrent_floor(c: harness.Results) -> tuple[float, str]:
+    """Floor F: the faster of SciPy's CSR product and recurrent_input, at batch 1."""
+    candidates = {"recurrent_input": c["csr_b1"]}
+    if "scipy_csr_b1" in c:
+        candidates["SciPy CSR"] = c["scipy_csr_b1"]
+    name = min(candidates, key=candidates.get)
+    return candidates[name], name
 
 
-def us(seconds: float) -> str:
-    value = seconds * 1e6
-    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
-
-
-def pct(value: float) -> str:
-    return "-" if math.isnan(value) else f"{100 * value:.0f}%"
-
-
-def ratio(value: float) -> str:
-    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "not met"
-
-
-def report_size(setup: Setup, cases: dict[str, Case], batches: list[int]) -> dict:
+def report_size(setup: Setup, c: harness.Results, batches: list[int], dger_origin: str) -> dict:
     """Print the tables for one N; return the costs the projection needs."""
     n = setup.n_units
-    c = {key: case.median for key, case in cases.items()}
-    s = {key: case.spread for key, case in cases.items()}
-    floor = c["dense_matvec"]
-    rls_floor = c["rls_floor"]
+    floor, floor_name = recurrent_floor(c)
     learn_per_trial = setup.learn_steps_per_trial
     steps_per_learn = setup.trial_steps / learn_per_trial
+    target = ("F", TARGET_FLOOR_RATIO)
 
-    print(f"\n== N = {n}: floors and one run at a time (batch 1) ==")
-    rows = [
-        ["floor F: dense J @ r (NumPy BLAS)", us(floor), pct(s["dense_matvec"]), "1.00", ""],
-        ["CSR J @ r (recurrent_input, batch 1)", us(c["csr_b1"]), pct(s["csr_b1"]),
-         ratio(c["csr_b1"] / floor), ""],
+    print(f"\n== N = {n}: floors of J @ r and one run at a time (batch 1) ==")
+    nnz = int(setup.reservoir.indptr[-1])
+    rows = []
+    if "scipy_csr_b1" in c:
+        rows.append(Row("SciPy CSR J @ r (csr_matrix @ r)", c["scipy_csr_b1"],
+                        c.spread("scipy_csr_b1")))
+    rows += [
+        Row("kernels.recurrent_input, batch 1", c["csr_b1"], c.spread("csr_b1")),
+        Row(f"floor F = the faster: {floor_name}", floor),
+        Row("dense J @ r (NumPy BLAS gemv; information)", c["dense_matvec"],
+            c.spread("dense_matvec")),
+        Row("delta run, per step", c["run_delta"], c.spread("run_delta"), target),
+        Row("bayes run, per step", c["run_bayes"], c.spread("run_bayes"), target),
     ]
-    for rule in ("delta", "bayes"):
-        value = c[f"run_{rule}"]
-        rows.append([f"{rule} run, per step", us(value), pct(s[f"run_{rule}"]),
-                     ratio(value / floor),
-                     f"<= {TARGET_FLOOR_RATIO}: {verdict(value / floor <= TARGET_FLOOR_RATIO)}"])
-    print(table(["quantity", "us", "spread", "x F", "target"], rows))
+    print(floor_table(rows, {"F": floor, "dense": c["dense_matvec"]}))
+    print(f"  (J: {nnz} nonzeros = {nnz / n**2:.3f} N^2; x dense is the ratio to the dense"
+          " gemv, the floor before this one)")
+    if "scipy_csr_b1" not in c:
+        print("  SciPy not installed (pip install -e .[bench]): F is recurrent_input alone")
 
     rls_run = c["run_rls"]
-    per_learn_2 = 2 * rls_run
-    per_learn_exact = rls_run * steps_per_learn
     extra = (rls_run - c["run_delta"]) * steps_per_learn
+    if "rls_blas" in c:
+        rls_floor = c["rls_blas"]
+        floor_rows = [Row("floor R: P @ s + BLAS dger (gemv + rank-1, two sweeps)", rls_floor,
+                          c.spread("rls_blas"))]
+    else:
+        rls_floor = c["rls_numpy"]
+        floor_rows = []
+    rls_target = ("R", TARGET_FLOOR_RATIO)
+    rows = floor_rows + [
+        Row(("floor R: " if not floor_rows else "") +
+            "P @ s + P -= c k k^T in NumPy (three sweeps; information)", c["rls_numpy"],
+            c.spread("rls_numpy")),
+        Row("  of which P @ s", c["rls_numpy_matvec"], c.spread("rls_numpy_matvec")),
+        Row("  of which rank-1 (outer into buffer, subtract)", c["rls_numpy_rank1"],
+            c.spread("rls_numpy_rank1")),
+        Row("kernels.rls_update alone", c["rls_update"], c.spread("rls_update"), rls_target),
+        Row("rls run, per step", rls_run, c.spread("run_rls")),
+        Row("rls run, 2 x per step (~ per learning step)", 2 * rls_run, target=rls_target),
+        Row(f"rls run, time / learning steps (= {steps_per_learn:.2f} steps)",
+            rls_run * steps_per_learn),
+        Row("(rls run - delta run) / learning steps", extra),
+    ]
     print()
-    blas = c.get("rls_floor_blas")
-    # (label, seconds, spread, target ratio checked against R or None)
-    entries = [
-        ("floor R: P @ s + rank-1 P -= c k k^T (NumPy)", rls_floor, s["rls_floor"], None),
-        ("  of which P @ s", c["rls_floor_matvec"], s["rls_floor_matvec"], None),
-        ("  of which rank-1 (outer into buffer, subtract)", c["rls_floor_rank1"],
-         s["rls_floor_rank1"], None),
-    ]
-    if blas:
-        entries.append(("floor R': P @ s + BLAS dger (one sweep)", blas, s["rls_floor_blas"], None))
-    entries += [
-        ("kernels.rls_update alone", c["rls_update"], s["rls_update"], TARGET_FLOOR_RATIO),
-        ("rls run, per step", rls_run, s["run_rls"], None),
-        ("rls run, 2 x per step (~ per learning step)", per_learn_2, float("nan"), TARGET_FLOOR_RATIO),
-        (f"rls run, time / learning steps (= {steps_per_learn:.2f} steps)", per_learn_exact,
-         float("nan"), None),
-        ("(rls run - delta run) / learning steps", extra, float("nan"), None),
-    ]
-    rows = []
-    for label, value, spread, target in entries:
-        row = [label, us(value), pct(spread), ratio(value / rls_floor)]
-        if blas:
-            row.append(ratio(value / blas))
-        row.append(f"<= {target}: {verdict(value / rls_floor <= target)}" if target else "")
-        rows.append(row)
-    print(table(["quantity", "us", "spread", "x R"] + (["x R'"] if blas else []) + ["target"], rows))
+    print(floor_table(rows, {"R": rls_floor}))
+    print(f"  (dger: {dger_origin})")
 
     one_at_a_time = 0.5 * (c["run_delta"] + c["run_bayes"])
+    b16 = c.get(f"batch_{16}")
     if "numpy_dense" in c:
         print(f"\n== N = {n}: plain NumPy loop of the same step (delta rule) ==")
-        b16 = c.get(f"batch_{16}")
         rows = []
         for key, label in (("numpy_dense", "NumPy, dense J @ r (BLAS), 1 run"),
                            ("numpy_sparse", "NumPy, sparse J @ r (bincount), 1 run")):
             gain1 = c[key] / c["run_delta"]
-            rows.append([label, us(c[key]), pct(s[key]), ratio(c[key] / floor), ratio(gain1),
-                         ratio(c[key] / b16) if b16 else "-",
+            rows.append([label, us(c[key]), pct(c.spread(key)), ratio(c[key] / floor),
+                         ratio(gain1), ratio(c[key] / b16),
                          f">= {TARGET_NUMPY_SPEEDUP:g}: {verdict(gain1 >= TARGET_NUMPY_SPEEDUP)}"])
         rows.append(["NumPy, dense J @ R (gemm), 16 runs, per run", us(c["numpy_dense_b16"]),
-                     pct(s["numpy_dense_b16"]), ratio(c["numpy_dense_b16"] / floor), "-",
-                     ratio(c["numpy_dense_b16"] / b16) if b16 else "-", ""])
+                     pct(c.spread("numpy_dense_b16")), ratio(c["numpy_dense_b16"] / floor), "-",
+                     ratio(c["numpy_dense_b16"] / b16), ""])
         print(table(["per step (per run)", "us", "spread", "x F", "Numba B=1 faster by",
                      "Numba B=16 faster by", "target (vs B=1)"], rows))
         print("  (faster by = NumPy time / Numba time per run-step; below 1 the NumPy loop wins)")
@@ -670,25 +584,31 @@ def report_size(setup: Setup, cases: dict[str, Case], batches: list[int]) -> dic
         note = ""
         if batch == TARGET_BATCH_AT:
             note = f">= {TARGET_BATCH_GAIN:g}: {verdict(gain >= TARGET_BATCH_GAIN)}"
-        rows.append([batch, us(c[key] * batch), us(c[key]), pct(s[key]), ratio(c[key] * batch / floor),
-                     ratio(gain), note])
-    print(table(["B", "us/step", "us/step/run", "spread", "step x F", "per-run gain", "target"], rows))
+        rows.append([batch, us(c[key] * batch), us(c[key]), pct(c.spread(key)),
+                     ratio(c[key] * batch / floor), ratio(gain), note])
+    print(table(["B", "us/step", "us/step/run", "spread", "step x F", "per-run gain", "target"],
+                rows))
 
     print(f"\n== N = {n}: where a step goes (each sub-kernel timed alone; us per call) ==")
     learn_share = learn_per_trial / setup.trial_steps
-    rows = []
     totals = {b: 0.0 for b in BREAKDOWN_BATCHES}
     step_time = {1: one_at_a_time}
     for b in BREAKDOWN_BATCHES:
         if b != 1:
-            step_time[b] = c.get(f"batch_{b}", float("nan")) * b
-    parts = [("CSR product J @ r", "csr_b{}", 1.0),
-             ("Euler update + tanh", "euler_b{}", 1.0),
-             ("  of which tanh alone", "tanh_b{}", 0.0),
-             ("readout z = w . (g r)", "readout_b{}", 1.0),
+            step_time[b] = c.get(f"batch_{b}") * b
+    # (label, key pattern, calls per step; 0 = a part of another row or a comparison)
+    parts = [("CSR product J @ r (recurrent_input)", "csr_b{}", 1.0),
+             ("  SciPy CSR product, for comparison", "scipy_csr_b{}", 0.0),
+             ("Euler update + tanh (euler_step)", "euler_b{}", 1.0),
+             ("  of which tanh alone (kernels.tanh)", "tanh_b{}", 0.0),
+             ("  math.tanh instead, for comparison", "math_tanh_b{}", 0.0),
+             ("readout z = w . (g r) (output)", "output_b{}", 1.0),
              ("noise draws + input drive", "noise", 1.0),
              (f"local update (on {100 * learn_share:.0f}% of steps)", "local_b{}", learn_share)]
+    rows = []
     for label, pattern, weight in parts:
+        if pattern.format(1) not in c:
+            continue
         row = [label]
         for b in BREAKDOWN_BATCHES:
             per_call = c[pattern.format(b)]
@@ -705,9 +625,9 @@ def report_size(setup: Setup, cases: dict[str, Case], batches: list[int]) -> dic
     print(table(headers, rows))
     print("  (share = per-call time x calls per step / whole step. Parts are timed alone, warm in"
           " cache,\n  so they need not add up to 100%; the rest is the divergence check and loop"
-          " overhead.)")
+          " overhead.\n  Indented rows are not summed.)")
 
-    problems = [f"{key}: {case.check()}" for key, case in cases.items() if case.check and case.check()]
+    problems = c.warnings()
     if problems:
         print("  WARNING (diverged runs skip work, their timings are optimistic): " + "; ".join(problems))
     # The RLS cost inside a run (P competes with J for the cache) is what a job pays;
@@ -717,16 +637,6 @@ def report_size(setup: Setup, cases: dict[str, Case], batches: list[int]) -> dic
 
 # --------------------------------------------------------------------------------------
 # Projection
-
-
-def period_steps(variant) -> int:
-    # Mirrors synlearn.reservoir.pipeline.make_targets.
-    target = variant.params["target"]
-    dt = float(variant.params["protocol"]["dt_ms"])
-    repeats = int(target["repeats"])
-    if target["kind"] == "four_sines":
-        return int(round(1.2 * repeats * (1000.0 / dt)))
-    return int(round(float(target["period_ms"]) * repeats / dt))
 
 
 def per_run_cost(measured: dict[int, dict], n_units: int, batch: int) -> tuple[float, float, str]:
@@ -759,9 +669,9 @@ def per_run_cost(measured: dict[int, dict], n_units: int, batch: int) -> tuple[f
     return value * scale, measured[n_ref]["rls_update"] * scale, flag
 
 
-def project(config_path: Path, measured: dict[int, dict]) -> None:
-    config = yaml.safe_load(config_path.read_text())
+def project(config_path: Path, config: dict, measured: dict[int, dict]) -> None:
     studies = resolve_studies(config["reservoir"])
+    seed = int(config["seed"])
     print(f"\n== projected CPU time of {config_path.name} (measured costs, this machine) ==")
     rows = []
     grand = 0.0
@@ -775,7 +685,7 @@ def project(config_path: Path, measured: dict[int, dict]) -> None:
             settings = variant.rule_settings()
             batch = variant.targets * len(settings)
             n_rls = variant.targets * sum(s.rule == "rls" for s in settings)
-            period = period_steps(variant)
+            period = period_steps(variant, seed)
             last = protocol.checkpoints[-1]
             n_checks = len(protocol.checkpoints)
             if protocol.kind == "trials":
@@ -807,7 +717,8 @@ def project(config_path: Path, measured: dict[int, dict]) -> None:
                  "CPU s/job", "CPU h", "note"], rows))
     print(f"  total: {grand / 3600:.2f} CPU h  (~{grand / 3600 / 2:.2f} h wall on 2 idle cores)")
     print("  steps/job = training trials (last checkpoint) + n_test_trials per checkpoint,"
-          " x (pulse + period) steps; continuous: periods instead of trials.")
+          " x (pulse + period) steps; continuous: periods instead of trials;\n  the period is"
+          " the length of the targets synlearn.reservoir.pipeline.make_targets draws.")
     print("  cost per job = steps x batch x per-run-step cost at that batch size (log-B"
           " interpolation; tests charged as learning steps)\n  + RLS runs x learning steps x"
           " RLS cost per learning step (the larger of the in-run extra and rls_update alone).")
@@ -816,61 +727,49 @@ def project(config_path: Path, measured: dict[int, dict]) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = harness.parser(__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 1000], help="network sizes N")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 16, 64, 160],
                         help="batch sizes (runs per kernel call)")
-    parser.add_argument("--rounds", type=int, default=None,
-                        help="timed rounds per case (median over rounds); default 9, quick 3")
-    parser.add_argument("--seconds", type=float, default=None,
-                        help="target duration of one measurement; default 0.08, quick 0.03")
-    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
-    parser.add_argument("--numpy-sizes", type=int, nargs="*", default=[500],
-                        help="sizes at which the plain NumPy loops are timed")
+    parser.add_argument("--numpy-sizes", type=int, nargs="*", default=None,
+                        help="sizes at which the plain NumPy loops are timed (default: the"
+                             " smallest of --sizes)")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--no-projection", action="store_true")
-    args = parser.parse_args()
-    rounds = args.rounds or (3 if args.quick else 9)
-    seconds = args.seconds or (0.03 if args.quick else 0.08)
+    args = parser.parse_args(argv)
+    rounds, seconds = harness.timing(args)
     batches = sorted(set(args.batches) | set(BREAKDOWN_BATCHES))
+    numpy_sizes = args.numpy_sizes if args.numpy_sizes is not None else [min(args.sizes)]
 
     config = yaml.safe_load(args.config.read_text())
-    defaults = config["reservoir"]["defaults"]
-    network = defaults["network"]
-    default_variant = resolve_studies({"defaults": defaults, "studies": {"defaults": {}}})["defaults"][0]
-    period = period_steps(default_variant)
-    protocol = default_variant.protocol()
+    seed = int(config["seed"])
+    n_targets = max(batch_settings(b)[1] for b in batches)
+    variant = default_variant(config, targets=n_targets)
+    network = variant.params["network"]
+    protocol = variant.protocol()
+    targets = targets_array(make_targets(variant, seed))
 
-    started = time.perf_counter()
-    load = os.getloadavg()
-    print(__doc__.splitlines()[0])
-    print(f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
-          f"{os.cpu_count()} CPUs; OMP/OPENBLAS threads = {os.environ.get('OMP_NUM_THREADS')}/"
-          f"{os.environ.get('OPENBLAS_NUM_THREADS')}")
-    print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    started = harness.banner(__doc__.splitlines()[0], rounds, seconds)
     print(f"network: p = {network['connection_prob']}, g = {network['gain']}, readout gain "
           f"log10 sd = {network['readout_gain_log10_sd']}; protocol: pulse {protocol.pulse_steps} + "
-          f"period {period} steps, learn every {protocol.learn_every}, noise_std "
-          f"{protocol.noise_std}; medians over {rounds} rounds of ~{seconds:g} s measurements")
+          f"period {targets.shape[1]} steps, learn every {protocol.learn_every}, noise_std "
+          f"{protocol.noise_std}; {n_targets} {variant.params['target']['kind']} targets "
+          f"from make_targets")
+    dger, dger_origin = harness.blas_dger()
 
     measured = {}
     for n_units in args.sizes:
         reservoir = make_reservoir(n_units, float(network["connection_prob"]), float(network["gain"]),
                                    np.random.default_rng(2021), float(network["readout_gain_log10_sd"]))
-        setup = Setup(n_units, protocol, period, reservoir,
-                      make_targets(max(batches), period, np.random.default_rng(1)))
-        cases = build_cases(setup, batches, with_numpy=n_units in args.numpy_sizes)
-        for case in cases.values():
-            calibrate(case, seconds)
-        run_rounds(list(cases.values()), rounds, seed=n_units)
-        measured[n_units] = report_size(setup, cases, batches)
+        setup = Setup(protocol, reservoir, targets)
+        cases = build_cases(setup, batches, with_numpy=n_units in numpy_sizes, dger=dger)
+        results = harness.measure(cases, seconds, rounds, seed=n_units)
+        measured[n_units] = report_size(setup, results, batches, dger_origin)
 
     if not args.no_projection:
-        project(args.config, measured)
-    load = os.getloadavg()
-    print(f"\nload average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-          f"benchmark took {time.perf_counter() - started:.0f} s")
+        project(args.config, config, measured)
+    harness.footer(started)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,103 @@
+"""The benchmarks cannot rot: each case file runs on a tiny problem and prints its floors.
+
+The case files are scripts (``python benchmarks/<family>.py``), so they run in a
+subprocess, as a user runs them; the shared harness is also checked in-process.
+"""
+
+import ast
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ROOT / "benchmarks"
+
+
+def run_case(name: str, *args: str) -> str:
+    result = subprocess.run([sys.executable, str(BENCHMARKS / name), *args], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, (f"{name} {' '.join(args)} exited {result.returncode}:\n"
+                                    f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def row(output: str, label: str) -> list[str]:
+    """The cells after the label of every table line that starts with ``label``."""
+    lines = [line.strip() for line in output.splitlines() if line.strip().startswith(label)]
+    assert lines, f"no row {label!r} in:\n{output}"
+    return [re.split(r"\s{2,}", line)[1:] for line in lines]
+
+
+@pytest.fixture(scope="module")
+def harness():
+    spec = importlib.util.spec_from_file_location("harness", BENCHMARKS / "harness.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["harness"] = module  # dataclasses resolve annotations through sys.modules
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop("harness", None)
+
+
+def test_harness_imports_no_family():
+    tree = ast.parse((BENCHMARKS / "harness.py").read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert not {name for name in imported if name.split(".")[0] == "synlearn"}
+
+
+def test_harness_medians_and_ratios_come_from_the_same_rounds(harness):
+    calls = []
+
+    def prepare(key):
+        def prepare_n(n):
+            return lambda: calls.append((key, n))
+        return prepare_n
+
+    cases = [harness.Case("a", prepare("a")), harness.Case("b", prepare("b"), per_unit=2.0)]
+    results = harness.measure(cases, seconds=1e-4, rounds=5, seed=0)
+    assert all(len(case.samples) == 5 for case in cases)
+    assert results["a"] > 0 and results["b"] > 0 and results.spread("a") >= 0
+    # Every round times every case once, in a shuffled order.
+    timed = [key for key, n in calls[-10:]]
+    assert sorted(timed) == ["a"] * 5 + ["b"] * 5
+    text = harness.floor_table(
+        [harness.Row("the floor", 2e-6), harness.Row("a kernel", 3e-6, target=("F", 1.5))],
+        {"F": 2e-6})
+    assert row(text, "the floor")[0][:3] == ["2", "-", "1.00"]
+    assert row(text, "a kernel")[0] == ["3", "-", "1.50", "x F <= 1.5: met"]
+
+
+def test_reservoir_case_prints_its_floors():
+    out = run_case("reservoir.py", "--quick", "--sizes", "64", "--batches", "1", "16",
+                   "--rounds", "2", "--seconds", "0.005")
+    floor = row(out, "floor F = the faster")[0]
+    assert floor[0] != "-" and floor[2] == "1.00"  # us, spread, x F
+    assert row(out, "kernels.recurrent_input, batch 1")
+    if importlib.util.find_spec("scipy") is not None:
+        assert row(out, "SciPy CSR J @ r")
+    assert row(out, "dense J @ r (NumPy BLAS gemv")
+    assert row(out, "floor R: P @ s")[0][2] == "1.00"
+    for label in ("delta run, per step", "bayes run, per step", "kernels.rls_update alone",
+                  "of which tanh alone (kernels.tanh)", "math.tanh instead",
+                  "whole step (run_trials"):
+        assert row(out, label)
+    assert "== N = 64: batches" in out and "== projected CPU time of config.yaml" in out
+    assert re.search(r"total: \d+\.\d\d CPU h", out)
+
+
+def test_synapse_case_prints_its_floors():
+    out = run_case("synapse.py", "--quick", "--rounds", "2", "--seconds", "0.02")
+    for feedback in ("linear", "cerebellar", "rl"):
+        assert f"== {feedback}:" in out
+    assert all(cells[2] == "1.00" for cells in row(out, "floor W:"))  # ms, spread, x W
+    assert all(cells[3] == "1.00" for cells in row(out, "floor Wd:"))
+    assert len(row(out, "event-driven kernel")) == 3 and len(row(out, "dense twin, 32")) == 3
+    assert re.search(r"projected default .* \d+ CPU s", out)
