@@ -16,5 +16,12 @@ def require_positive(name: str, value: float) -> float:
     return number
 
 
+class DatasetError(ConfigError):
+    """A data set's file is missing, truncated or malformed, or a download failed its check.
+
+    The message names the file (or URL) and what was expected of it.
+    """
+
+
 class IncompleteResultError(RuntimeError):
     """An input table of a statistics step is missing, empty or truncated."""
