@@ -12,28 +12,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
 from . import check_config
+from .core.config import load_config
 from .core.errors import ConfigError
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
-
-
-def load_config(path: Path) -> dict:
-    """Parse a YAML config; a syntax error becomes a ConfigError naming file and line."""
-    try:
-        config = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot be read ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: a config is a mapping of keys at the top level")
-    return config
 
 
 def main(argv: list[str] | None = None) -> int:
