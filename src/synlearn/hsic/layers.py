@@ -116,8 +116,8 @@ class DenseCache(NamedTuple):
 
 
 @dataclass(eq=False)
-class Dense:
-    """Hidden layer ``z = LN(ReLU(x W + b))``, LayerNorm without affine parameters.
+class _Affine:
+    """The parameters every layer here has: ``x W + b``.
 
     Attributes
     ----------
@@ -134,6 +134,17 @@ class Dense:
     @property
     def parameters(self) -> tuple[np.ndarray, np.ndarray]:
         return (self.weight, self.bias)
+
+
+@dataclass(eq=False)
+class Dense(_Affine):
+    """Hidden layer ``z = LN(ReLU(x W + b))``, LayerNorm without affine parameters.
+
+    Attributes
+    ----------
+    weight : ndarray, shape (fan_in, fan_out), float64
+    bias : ndarray, shape (fan_out,), float64
+    """
 
     def forward(self, inputs: np.ndarray) -> tuple[np.ndarray, DenseCache]:
         """``z = LN(ReLU(x W + b))`` for every row of ``inputs`` (n, fan_in).
@@ -201,7 +212,7 @@ class ReadoutCache(NamedTuple):
 
 
 @dataclass(eq=False)
-class Readout:
+class Readout(_Affine):
     """Output layer ``x W + b`` (the logits).
 
     Attributes
@@ -209,16 +220,6 @@ class Readout:
     weight : ndarray, shape (fan_in, fan_out), float64
     bias : ndarray, shape (fan_out,), float64
     """
-
-    weight: np.ndarray
-    bias: np.ndarray
-
-    def __post_init__(self):
-        _check_parameters(self.weight, self.bias)
-
-    @property
-    def parameters(self) -> tuple[np.ndarray, np.ndarray]:
-        return (self.weight, self.bias)
 
     def forward(self, inputs: np.ndarray) -> tuple[np.ndarray, ReadoutCache]:
         """``x W + b`` for every row of ``inputs`` (n, fan_in)."""

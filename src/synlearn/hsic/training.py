@@ -218,25 +218,9 @@ def train_bio(network: MLP, optimizer, task: Task, rule: BioRule, window: int,
     n = train.labels.size
     if not 2 <= window <= n:
         raise ValueError(f"window must lie in [2, {n}], got {window}")
-    parameters = network.parameters
-    state = optimizer.init(parameters)
-    train_accuracy = np.empty(epochs + 1, dtype=FLOAT)
-    test_accuracy = np.empty(epochs + 1, dtype=FLOAT)
-    train_accuracy[0] = evaluate(network, train)
-    test_accuracy[0] = evaluate(network, task.test)
-    steps = n - window + 1
-    for epoch in range(1, epochs + 1):
-        order = rng.permutation(n)
-        inputs, targets, labels = train.inputs[order], train.targets[order], train.labels[order]
-        correct = 0.0
-        for start in range(steps):
-            stop = start + window
-            step = bio_window_step(network, inputs[start:stop], targets[start:stop], rule)
-            state = optimizer.step(parameters, _flat(step.gradients), state)
-            correct += accuracy(network.predict(inputs[start:stop]), labels[start:stop])
-        train_accuracy[epoch] = correct / steps
-        test_accuracy[epoch] = evaluate(network, task.test)
-    return History(train_accuracy, test_accuracy)
+    windows = [slice(start, start + window) for start in range(n - window + 1)]
+    return _train(network, optimizer, task, epochs, rng, windows,
+                  lambda inputs, targets: bio_window_step(network, inputs, targets, rule).gradients)
 
 
 def train_backprop(network: MLP, optimizer, task: Task, batch_size: int, epochs: int,
@@ -264,22 +248,29 @@ def train_backprop(network: MLP, optimizer, task: Task, batch_size: int, epochs:
     n = train.labels.size
     if not 1 <= batch_size <= n:
         raise ValueError(f"batch_size must lie in [1, {n}], got {batch_size}")
+    batches = [slice(start, start + batch_size) for start in range(0, n, batch_size)]
+    return _train(network, optimizer, task, epochs, rng, batches,
+                  lambda inputs, targets: backprop_gradients(network, inputs, targets)[0])
+
+
+def _train(network, optimizer, task, epochs, rng, slices, gradients_of) -> History:
+    """The loop both rules share: reshuffle the stream each epoch, one optimiser step per
+    slice of it (a window or a minibatch), train accuracy right after each update."""
+    train = task.train
     parameters = network.parameters
     state = optimizer.init(parameters)
     train_accuracy = np.empty(epochs + 1, dtype=FLOAT)
     test_accuracy = np.empty(epochs + 1, dtype=FLOAT)
     train_accuracy[0] = evaluate(network, train)
     test_accuracy[0] = evaluate(network, task.test)
-    starts = range(0, n, batch_size)
     for epoch in range(1, epochs + 1):
-        order = rng.permutation(n)
+        order = rng.permutation(train.labels.size)
         inputs, targets, labels = train.inputs[order], train.targets[order], train.labels[order]
         correct = 0.0
-        for start in starts:
-            batch = slice(start, start + batch_size)
-            gradients, _ = backprop_gradients(network, inputs[batch], targets[batch])
+        for part in slices:
+            gradients = gradients_of(inputs[part], targets[part])
             state = optimizer.step(parameters, _flat(gradients), state)
-            correct += accuracy(network.predict(inputs[batch]), labels[batch])
-        train_accuracy[epoch] = correct / len(starts)
+            correct += accuracy(network.predict(inputs[part]), labels[part])
+        train_accuracy[epoch] = correct / len(slices)
         test_accuracy[epoch] = evaluate(network, task.test)
     return History(train_accuracy, test_accuracy)
