@@ -144,3 +144,61 @@ class StyledFigure(Figure):
     def get_tightbbox(self, renderer=None, **kwargs):
         with mpl.rc_context(self._style):
             return super().get_tightbbox(renderer, **kwargs)
+
+
+def figure_facts(registry: dict[str, Callable], function: str, tables: dict) -> dict:
+    """The key numbers a figure's caption quotes, from the family's ``registry``.
+
+    Parameters
+    ----------
+    registry : dict of str to callable
+        A family's facts functions by figure function name (its ``plots.FACTS``).
+    function : str
+        Name of the figure function (``mse_vs_rate``, ...).
+    tables : dict of str to DataFrame
+        The tables the figure reads.
+
+    Returns
+    -------
+    dict
+        Plain values (numbers, strings, lists, dicts); NaN where a number does not exist.
+
+    Raises
+    ------
+    KeyError
+        Naming the known figure functions, when ``function`` has no facts.
+    """
+    if function not in registry:
+        raise KeyError(f"no facts for figure function {function!r}; known: {sorted(registry)}")
+    return registry[function](tables)
+
+
+def render_caption(template: str, facts: dict, section: dict, published: dict) -> str:
+    """A figure's report caption: its Jinja template filled with this run's numbers.
+
+    Parameters
+    ----------
+    template : str
+        The caption template (``workflow/report/<figure>.rst``).
+    facts : dict
+        The figure's key numbers (``figure_facts``).
+    section : dict
+        The family's config section.
+    published : dict
+        The family's published values.
+
+    Returns
+    -------
+    str
+        reStructuredText. The filter ``g`` writes a number to 3 significant digits (or
+        ``g(n)``), and "n/a" for a number the run does not have; an unknown name in the
+        template is an error.
+    """
+    import jinja2
+
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True,
+                                     lstrip_blocks=True, keep_trailing_newline=True)
+    environment.filters["g"] = lambda value, digits=3: (
+        "n/a" if value is None or value != value else f"{value:.{digits}g}")
+    return environment.from_string(template).render(facts=facts, config=section,
+                                                    published=published)

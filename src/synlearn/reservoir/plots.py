@@ -16,7 +16,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from ..core.plotting import StyledFigure, styled
+from ..core.plotting import StyledFigure, figure_facts, styled
 
 RULE_COLORS = {"delta": "#1f77b4", "bayes": "#d62728", "rls": "#2ca02c"}
 RULE_LABELS = {"delta": "classical (delta)", "bayes": "Bayesian", "rls": "FORCE / RLS"}
@@ -677,20 +677,6 @@ FACTS = {
 
 
 def facts(function: str, tables: dict[str, pd.DataFrame]) -> dict:
-    """The key numbers of the figure drawn by ``function`` from ``tables``, for its caption.
-
-    Parameters
-    ----------
-    function : str
-        Name of the figure function in this module (``mse_vs_rate``, ...).
-    tables : dict of str to DataFrame
-        The tables the figure reads.
-
-    Returns
-    -------
-    dict
-        Plain values (numbers, strings, lists, dicts); NaN where a number does not exist.
-    """
-    if function not in FACTS:
-        raise KeyError(f"no facts for figure function {function!r}; known: {sorted(FACTS)}")
-    return FACTS[function](tables)
+    """The key numbers of the figure drawn by ``function`` from ``tables``, for its caption
+    (``synlearn.core.plotting.figure_facts`` over this module's ``FACTS``)."""
+    return figure_facts(FACTS, function, tables)

@@ -16,7 +16,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from ..core.errors import ConfigError, require_positive
-from ..core.plotting import StyledFigure, styled
+from ..core.plotting import StyledFigure, figure_facts, styled
 
 FEEDBACK_ORDER = ("linear", "cerebellar", "rl")
 FEEDBACK_TITLES = {"linear": "Linear", "cerebellar": "Cerebellar", "rl": "RL"}
@@ -307,21 +307,6 @@ FACTS = {
 
 
 def facts(function: str, tables: dict[str, pd.DataFrame]) -> dict:
-    """The key numbers of the figure drawn by ``function`` from ``tables``, for its caption.
-
-    Parameters
-    ----------
-    function : str
-        Name of the workflow entry point in this module (``timeseries``, ``mse_vs_eta``,
-        ``rate_dependence``).
-    tables : dict of str to DataFrame
-        The tables the figure reads.
-
-    Returns
-    -------
-    dict
-        Plain values (numbers, strings, lists, dicts); NaN where a number does not exist.
-    """
-    if function not in FACTS:
-        raise KeyError(f"no facts for figure function {function!r}; known: {sorted(FACTS)}")
-    return FACTS[function](tables)
+    """The key numbers of the figure drawn by ``function`` from ``tables``, for its caption
+    (``synlearn.core.plotting.figure_facts`` over this module's ``FACTS``)."""
+    return figure_facts(FACTS, function, tables)
