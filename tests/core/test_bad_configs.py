@@ -1,22 +1,27 @@
-"""Every wrong config stops `snakemake -n` before any job, with the key named.
+"""Every wrong config is rejected with the key named, and stops `snakemake -n` before any job.
 
 Each case edits the quick config in one place (a default, a study's override, one
 point of a sweep, the synapse section, the top level) and states the key path the
-message must name, as the user wrote it.
+message must name, as the user wrote it. Every case goes through ``check_config``, the
+function the Snakefile calls at parse time; one case per place also goes through a
+real ``snakemake -n`` (a separate process each, so not all fifty of them).
 """
 
 import copy
 import re
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import yaml
 
+from synlearn import check_config
+from synlearn.core.errors import ConfigError
+
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = yaml.safe_load((ROOT / "config/quick.yaml").read_text())
+SCHEMAS = ROOT / "workflow/schemas"
 NAN, INF = float("nan"), float("inf")
 
 pytestmark = pytest.mark.workflow
@@ -151,13 +156,17 @@ CASES = [
 ]
 
 
-def dry_run(case, workdir):
+def bad_config(case) -> dict:
     _, edit, _, _ = case
     config = copy.deepcopy(QUICK)
     edit(config)
+    return config
+
+
+def dry_run(case, workdir):
     path = workdir / "bad.yaml"
     workdir.mkdir(parents=True)
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(bad_config(case)))
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(path),
          "--directory", str(workdir)],
@@ -165,33 +174,42 @@ def dry_run(case, workdir):
     return result
 
 
-@pytest.fixture(scope="module")
-def dry_runs(tmp_path_factory):
-    """Every case's dry run, four at a time (each is a separate Snakemake process)."""
-    base = tmp_path_factory.mktemp("bad-configs")
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = pool.map(lambda case: dry_run(case, base / case[0]), CASES)
-        return {case[0]: (result, base / case[0]) for case, result in zip(CASES, results)}
+def named(key: str) -> str:
+    return re.escape(f"bad.yaml: {key}") + r"( \(in study '\w+'\))?: "
+
+
+FIRST_OF_EACH_PLACE = list({case[0].split("-")[0]: case for case in reversed(CASES)}.values())
 
 
 def test_the_table_covers_every_category_in_every_place():
     assert len(CASES) >= 40
     places = {case[0].split("-")[0] for case in CASES}
     assert places == {"defaults", "study", "sweep", "synapse", "top"}
+    assert len(FIRST_OF_EACH_PLACE) == len(places)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
-def test_a_wrong_config_is_rejected_before_any_job_with_the_key_named(dry_runs, case):
+def test_a_wrong_config_is_rejected_with_the_key_named(case):
     name, _, key, allowed = case
-    result, workdir = dry_runs[name]
+    with pytest.raises(ConfigError) as raised:
+        check_config(bad_config(case), SCHEMAS, source="bad.yaml")
+    message = str(raised.value)
+    assert re.search(named(key), message), message
+    assert allowed in message, message
+    assert len(message.strip().splitlines()) < 15, message  # a few lines, not the schema
+
+
+@pytest.mark.parametrize("case", FIRST_OF_EACH_PLACE, ids=[case[0] for case in FIRST_OF_EACH_PLACE])
+def test_a_wrong_config_stops_the_dry_run_before_any_job(tmp_path, case):
+    _, _, key, allowed = case
+    result = dry_run(case, tmp_path / "run")
     message = result.stdout + result.stderr
     assert result.returncode != 0, message[-2000:]
-    named = re.escape(f"bad.yaml: {key}") + r"( \(in study '\w+'\))?: "
-    assert re.search(named, message), message[-2000:]
+    assert re.search(named(key), message), message[-2000:]
     assert allowed in message, message[-2000:]
     assert "Job stats" not in message  # rejected at parse time: no job was planned
-    assert not (workdir / "results").exists()
-    assert len(message.strip().splitlines()) < 15, message  # a few lines, not the schema
+    assert not (tmp_path / "run" / "results").exists()
+    assert len(message.strip().splitlines()) < 15, message
 
 
 @pytest.mark.parametrize("dropped, kept", [("synapse", "reservoir"), ("reservoir", "synapse")])
