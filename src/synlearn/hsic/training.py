@@ -73,10 +73,15 @@ class WindowStep(NamedTuple):
 
 
 class History(NamedTuple):
-    """Accuracies per epoch, float64 arrays of length ``epochs + 1`` (0: untrained)."""
+    """Accuracies per epoch, float64 arrays of length ``epochs + 1`` (0: untrained).
+
+    ``diverged_at`` is the first epoch after which a parameter was non-finite (-1:
+    never); the accuracies from that epoch on are NaN and training stopped there.
+    """
 
     train_accuracy: np.ndarray
     test_accuracy: np.ndarray
+    diverged_at: int = -1
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -271,6 +276,11 @@ def _train(network, optimizer, task, epochs, rng, slices, gradients_of) -> Histo
             gradients = gradients_of(inputs[part], targets[part])
             state = optimizer.step(parameters, _flat(gradients), state)
             correct += accuracy(network.predict(inputs[part]), labels[part])
+        if not all(np.isfinite(p).all() for p in parameters):
+            # A diverged run is a result: NaN from here on, never an accuracy of NaN logits.
+            train_accuracy[epoch:] = np.nan
+            test_accuracy[epoch:] = np.nan
+            return History(train_accuracy, test_accuracy, epoch)
         train_accuracy[epoch] = correct / len(slices)
         test_accuracy[epoch] = evaluate(network, task.test)
     return History(train_accuracy, test_accuracy)
