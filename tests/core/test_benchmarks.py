@@ -101,3 +101,31 @@ def test_synapse_case_prints_its_floors():
     assert all(cells[3] == "1.00" for cells in row(out, "floor Wd:"))
     assert len(row(out, "event-driven kernel")) == 3 and len(row(out, "dense twin, 32")) == 3
     assert re.search(r"projected default .* \d+ CPU s", out)
+
+
+def test_hsic_case_prints_its_floors_and_peers():
+    out = run_case("hsic.py", "--quick", "--tasks", "digits", "--rounds", "2",
+                   "--seconds", "0.005")
+    assert "== digits 64-128-64-10: bio rule, window B = 8" in out
+
+    def positive(cell):
+        return 0 < float(cell) < float("inf")
+
+    floor = row(out, "floor F = the faster")[0]
+    assert positive(floor[0]) and floor[2] == "1.00"  # us/step, spread, x F
+    assert row(out, "floor Fb: forward and backward")[0][2] == "1.00"
+    for label in ("bio step: bio_window_step", "F1: products", "F2: products",
+                  "of which window kernels (Numba", "back-prop step: backprop_gradients"):
+        assert positive(row(out, label)[0][0]), label
+    share = re.search(r"window-kernel share of the bio step, digits 64-128-64-10: (\d+)%", out)
+    assert share and 0 < int(share.group(1)) < 100
+    bio, backprop = row(out, "digits 64-128-64-10")  # the samples/s table
+    assert bio[0] == "bio, B = 8" and backprop[0] == "back-prop, 6"
+    assert all(positive(cells[1]) and positive(cells[2]) for cells in (bio, backprop))
+    if importlib.util.find_spec("torch") is not None:
+        assert positive(row(out, "PyTorch peer P: the bio step")[0][0])
+        assert positive(row(out, "PyTorch peer Pb:")[0][0])
+        assert re.search(r"gradients against the package's .*: bio \S+, back-prop \S+", out)
+    else:
+        assert "PyTorch peer rows skipped" in out
+    assert re.search(r"= \d+ window steps x \d+ us = \d+ CPU s", out)
