@@ -48,6 +48,7 @@ def sweep(study, key, values):
 defaults = lambda *path: at("reservoir", "defaults", *path)  # noqa: E731
 study = lambda name, *path: at("reservoir", "studies", name, *path)  # noqa: E731
 synapse = lambda *path: at("synapse", *path)  # noqa: E731
+hsic = lambda *path: at("hsic", *path)  # noqa: E731
 
 # (case id, edit, the key path the message names, a phrase of what is allowed)
 CASES = [
@@ -149,8 +150,24 @@ CASES = [
      "synapse.noise_variance", "'paper', 'constant', 'exact'"),
     ("synapse-unknown-key", synapse("epochs")(3),
      "synapse", "unknown key 'epochs'; allowed here: burn_in_tau"),
+    ("hsic-window-1", hsic("tasks", "linear", "window")(1),
+     "hsic.tasks.linear.window", "minimum of 2"),
+    ("hsic-variant", hsic("tasks", "digits", "variant")("approximate"),
+     "hsic.tasks.digits.variant", "'release', 'revised', 'exact'"),
+    ("hsic-network-for-images", hsic("tasks", "digits", "network")("spiking"),
+     "hsic.studies.main (task 'digits').network", "for the small tasks"),
+    ("hsic-sweep-point", hsic("studies", "window", "sweep")({"window": [2, 0]}),
+     'hsic.studies.window.sweep["window"][1]', "minimum of 2"),
+    ("hsic-study-set", hsic("studies", "main", "set")({"sigma_z": 0.0}),
+     "hsic.studies.main.set.sigma_z", "less than or equal to the minimum of 0"),
+    ("hsic-unknown-task", hsic("studies", "main", "tasks")(["linear", "cifar10"]),
+     "hsic.studies.main.tasks", "unknown task 'cifar10'"),
+    ("hsic-lr-nan", hsic("tasks", "xor", "lr")(NAN),
+     "hsic.tasks.xor.lr", "not a finite number"),
+    ("hsic-mnist-missing", hsic("tasks", "digits", "dataset")("mnist"),
+     "hsic.studies.main (task 'digits').dataset", "needs the hsic.mnist section"),
     ("top-unknown-key", at("sed")(1),
-     "(top level)", "unknown key 'sed'; allowed here: reservoir, seed, synapse"),
+     "(top level)", "unknown key 'sed'; allowed here: hsic, reservoir, seed, synapse"),
     ("top-seed-negative", at("seed")(-1), "seed", "minimum of 0"),
     ("top-seed-string", at("seed")("abc"), "seed", "is not of type 'integer'"),
 ]
@@ -184,7 +201,7 @@ FIRST_OF_EACH_PLACE = list({case[0].split("-")[0]: case for case in reversed(CAS
 def test_the_table_covers_every_category_in_every_place():
     assert len(CASES) >= 40
     places = {case[0].split("-")[0] for case in CASES}
-    assert places == {"defaults", "study", "sweep", "synapse", "top"}
+    assert places == {"defaults", "study", "sweep", "synapse", "hsic", "top"}
     assert len(FIRST_OF_EACH_PLACE) == len(places)
 
 

@@ -24,6 +24,7 @@ from synlearn.reservoir import figures as reservoir_figures
 from synlearn.reservoir import plots as reservoir_plots
 from synlearn.reservoir import stats as reservoir_stats
 from synlearn.synapse import figures as synapse_figures
+from synlearn.hsic import plots as hsic_plots
 from synlearn.synapse import plots as synapse_plots
 from synlearn.synapse import stats as synapse_stats
 
@@ -86,7 +87,7 @@ PUBLISHED = reservoir_stats.published_values()
 
 
 def test_published_values_ship_with_the_package_and_keep_their_source():
-    for family in ("reservoir", "synapse"):
+    for family in ("reservoir", "synapse", "hsic"):
         assert (files(f"synlearn.{family}") / "published.yaml").is_file()
     package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     assert "*/published.yaml" in package_data["synlearn"]
@@ -198,12 +199,14 @@ def test_alpha_distribution_facts_find_the_slope():
 
 
 def test_every_declared_figure_has_facts_and_a_caption_template():
-    for family, plots in (("reservoir", reservoir_plots), ("synapse", synapse_plots)):
+    for family, plots in (("reservoir", reservoir_plots), ("synapse", synapse_plots),
+                          ("hsic", hsic_plots)):
         for figure in next(f for f in configured_families(QUICK) if f.name == family).figures:
             assert figure.function in plots.FACTS, figure.name
             template = (ROOT / "workflow/report" / f"{figure.name}.rst").read_text()
             assert "facts." in template, figure.name  # it quotes the run's numbers
-            assert re.search(r"Sussillo & Abbott|Aitchison et al\. \(2021\), Fig", template), figure.name
+            assert re.search(r"Sussillo & Abbott|Aitchison et al\. \(2021\), Fig|"
+                             r"Daruwalla & Lipasti \(2024\)", template), figure.name
     with pytest.raises(KeyError, match="no facts"):
         reservoir_plots.facts("no_such_figure", {})
     assert len(reservoir_figures(QUICK["reservoir"])) == 9 and len(synapse_figures({})) == 3

@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 FIGURES = [f"reservoir_{name}" for name in (
     "example", "learning_curves", "mse_vs_rate", "mse_vs_gain", "alpha_distribution",
     "target_length", "ablation", "protocols", "forgetting")] + [
-    f"synapse_{name}" for name in ("timeseries", "mse_vs_eta", "rate_dependence")]
+    f"synapse_{name}" for name in ("timeseries", "mse_vs_eta", "rate_dependence")] + [
+    f"hsic_{name}" for name in ("small_tasks", "image_task", "networks", "window", "variants",
+                                "as_published", "alignment")]
 
 pytestmark = pytest.mark.workflow
 
@@ -218,7 +220,8 @@ def planned_rules(work):
     ("reservoir/kernels.py", {"reservoir"}),
     ("reservoir/studies.py", {"reservoir"}),
     ("synapse/kernels.py", {"synapse"}),
-    ("core/io.py", {"reservoir", "synapse"}),
+    ("hsic/objective.py", {"hsic"}),
+    ("core/io.py", {"reservoir", "synapse", "hsic"}),
 ])
 def test_a_code_edit_reruns_exactly_the_jobs_that_depend_on_it(quick_run, edited, families):
     work, _ = quick_run

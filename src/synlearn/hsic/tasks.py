@@ -111,3 +111,30 @@ def xor_task(rng: np.random.Generator, n_samples: int = 1000, n_train: int = 900
     inputs = corners + noise * rng.standard_normal((n_samples, 2))
     labels = (corners[:, 0] ^ corners[:, 1]).astype(np.int64)
     return _split(inputs, labels, n_train, 2, scale_inputs_by_255)
+
+
+def image_task(train_images, train_labels, test_images, test_labels,
+               n_classes: int = 10) -> Task:
+    """An image classification task: pixels in [0, 1] flattened and mapped to [-1, 1].
+
+    Daruwalla & Lipasti (2024) feed MNIST mapped to [-1, 1] to a 784-128-64-10 MLP; the
+    8x8 digits (``synlearn.core.datasets.load_digits``) give 64 inputs the same way.
+
+    Parameters
+    ----------
+    train_images, test_images : array_like, shape (n, height, width)
+        Intensities in [0, 1].
+    train_labels, test_labels : array_like of int, shape (n,)
+    n_classes : int
+
+    Returns
+    -------
+    Task
+    """
+    def dataset(images, labels):
+        images = np.asarray(images, dtype=FLOAT)
+        if images.size and (images.min() < 0.0 or images.max() > 1.0):
+            raise ValueError("image intensities must lie in [0, 1]")
+        return make_dataset(2.0 * images.reshape(images.shape[0], -1) - 1.0, labels, n_classes)
+
+    return Task(dataset(train_images, train_labels), dataset(test_images, test_labels))
