@@ -24,7 +24,7 @@ FIGURES = [f"reservoir_{name}" for name in (
     "target_length", "ablation", "protocols", "forgetting")] + [
     f"synapse_{name}" for name in ("timeseries", "mse_vs_eta", "rate_dependence")] + [
     f"hsic_{name}" for name in ("small_tasks", "image_task", "networks", "window", "variants",
-                                "as_published", "alignment")]
+                                "as_published", "alignment", "memory", "closed_loop")]
 
 pytestmark = pytest.mark.workflow
 
@@ -56,7 +56,7 @@ def planned_submissions(dry_run_output):
 def test_slurm_dry_run_of_the_default_config_plans_at_most_40_submissions():
     result = snakemake("-n", "--profile", "profiles/slurm")
     out = result.stdout + result.stderr
-    assert "136" in out.split("Job stats:", 1)[1].split("Reasons", 1)[0]  # every job planned
+    assert "214" in out.split("Job stats:", 1)[1].split("Reasons", 1)[0]  # every job planned
     groups, alone = planned_submissions(result.stdout)
     assert alone == 0  # every rule is in a group
     assert 10 <= groups <= 40

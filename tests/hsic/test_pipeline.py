@@ -9,11 +9,16 @@ import pytest
 import yaml
 
 from synlearn.core.errors import ConfigError
-from synlearn.hsic import figures, pipeline
+from synlearn.core import seeding
+from synlearn.hsic import figures, memory, pipeline
 from synlearn.hsic.pipeline import (
     alignment_table,
+    closed_loop_table,
     labelled_runs,
     make_task,
+    memory_protocol,
+    memory_settings,
+    memory_tables,
     training_table,
     window_alignment,
 )
@@ -69,6 +74,12 @@ def test_both_configs_are_valid_and_studies_share_their_common_settings():
      "hsic.studies.main.set.gamma: -1.0 is less than the minimum of 0"),
     (lambda c: c["alignment"].update(task="xor"),
      "the alignment is measured on a rate MLP"),
+    (lambda c: c["memory"].update(n_test=5),
+     "hsic.memory.window: a window of 10 needs at least"),
+    (lambda c: c["memory"].update(n_train=300),
+     "exceeds the 359 test images"),
+    (lambda c: c["closed_loop"].update(tasks=["linear", "mnist"]),
+     "hsic.closed_loop.tasks[1]: unknown task 'mnist'"),
     (lambda c: c.update(mnist={"folder": "/nonexistent/mnist"}) or
      c["tasks"]["digits"].update(dataset="mnist"),
      "hsic.mnist.folder: "),
@@ -182,7 +193,85 @@ def test_summary_and_published_comparison_of_labelled_runs():
 
 def test_figures_follow_the_configured_studies():
     names = [figure.name for figure in figures(QUICK)]
+    always = ["hsic_alignment", "hsic_memory", "hsic_closed_loop"]
     assert names == ["hsic_small_tasks", "hsic_image_task", "hsic_networks", "hsic_window",
-                     "hsic_variants", "hsic_as_published", "hsic_alignment"]
+                     "hsic_variants", "hsic_as_published", *always]
     assert [f.name for f in figures({"studies": {"main": {}}})] == [
-        "hsic_small_tasks", "hsic_image_task", "hsic_alignment"]
+        "hsic_small_tasks", "hsic_image_task", *always]
+
+
+def test_memory_tables_score_every_readout_on_the_same_streams():
+    spec = {**QUICK["memory"], "n_units": 60, "epochs": 1, "n_train": 20, "n_test": 20,
+            "ridge": [1.0, 100.0], "trace_samples": 5}
+    nmse, trace = memory_tables(spec, "fixed", 0, SEED)
+    assert len(nmse) == 5 + 4 * 2 and (nmse["nmse"] > 0).all()
+    assert nmse.equals(memory_tables(spec, "fixed", 0, SEED)[0])
+    # the ridge fits share one simulation: each equals a fit of its penalty alone
+    alone = memory.ridge_memory_nmse(seeding.generator(SEED, 9, 0, 0),
+                                     memory_settings(spec, "fixed"), memory_protocol(spec),
+                                     ridge=100.0)
+    row = nmse[(nmse.readout == "ridge") & (nmse.ridge == 100.0) & (nmse.features == "reservoir")
+               & (nmse.split == "test")]
+    assert row["nmse"].iloc[0] == alone.reservoir_test_nmse
+    # the trace starts at the first full window and holds every output dimension
+    assert trace["position"].min() == spec["window"] - 1 and len(trace) == 5 * 10
+    published = memory_tables(spec, "published", 0, SEED)[0]
+    assert not np.allclose(published["nmse"], nmse["nmse"])
+    with pytest.raises(ValueError, match="unknown mask"):
+        memory_settings(spec, "dense")
+
+
+def test_the_closed_loop_pairs_every_signal_with_the_window_reference():
+    section = copy.deepcopy(QUICK)
+    section["closed_loop"].update(models=1, epochs=1, n_units=30)
+    tables = {signal: closed_loop_table(section, "linear", signal, SEED)
+              for signal in ("window", "reservoir", "memoryless")}
+    untrained = [t.loc[t.epoch == 0, "test_accuracy"].item() for t in tables.values()]
+    assert len(set(untrained)) == 1  # same initial weights
+    assert tables["window"]["estimate_nmse"].isna().all()
+    for signal in ("reservoir", "memoryless"):
+        quality = tables[signal].iloc[-1]
+        assert 0 < quality["estimate_nmse"] and -1 <= quality["estimate_cosine"] <= 1
+    assert tables["reservoir"].equals(closed_loop_table(section, "linear", "reservoir", SEED))
+
+
+def test_backprop_on_the_digits_reaches_95_percent():
+    job = Job("backprop", {**QUICK["tasks"]["digits"], "hidden": [128, 64]}, 5, False, 0, 0, 1)
+    table = training_table(job, SEED)
+    assert table["test_accuracy"].iloc[-1] >= 0.95
+
+
+def test_dividing_the_inputs_by_255_all_but_removes_the_input_term():
+    # The published code's scaling shrinks the inputs to ~0.004, so K_x is nearly constant
+    # and HSIC(X, Z) is a tiny fraction of gamma HSIC(Y, Z) (the issue: about 1e-5).
+    from synlearn.hsic.objective import gaussian_kernel, hsic
+
+    settings = DEFAULT["tasks"]["linear"]
+    ratios = {}
+    for scaled in (False, True):
+        task = make_task({**settings, "scale_inputs_by_255": scaled}, SEED)
+        network = make_mlp((2, 4, 2), np.random.default_rng(0))
+        window = slice(0, settings["window"])
+        z = network.forward(task.train.inputs[window])[0][0]
+        k_z = gaussian_kernel(z, settings["sigma_z"])
+        ratios[scaled] = (hsic(gaussian_kernel(task.train.inputs[window], settings["sigma_x"]), k_z)
+                          / (settings["gamma"] * hsic(gaussian_kernel(task.train.targets[window],
+                                                                      settings["sigma_y"]), k_z)))
+    assert ratios[False] > 0.05 and ratios[True] < 1e-4  # measured: 0.22 and 1.3e-5
+
+
+def test_a_configured_download_makes_the_mnist_files_inputs_of_the_jobs(tmp_path):
+    digests = {f"{name}.gz": "0" * 64 for name in pipeline.MNIST_FILES}
+    mnist = {"folder": str(tmp_path / "mnist"), "download": {"url": "file:///x", "sha256": digests}}
+    section = copy.deepcopy(DEFAULT)
+    section["mnist"] = mnist
+    section["tasks"]["digits"]["dataset"] = "mnist"
+    check_config(section, SCHEMA)  # a download is not checked for files at parse time
+    files = pipeline.data_files(section["tasks"]["digits"], mnist)
+    assert files == [str(tmp_path / "mnist" / f"{name}.gz") for name in pipeline.MNIST_FILES]
+    assert pipeline.data_files(section["tasks"]["linear"], mnist) == []
+    bad = copy.deepcopy(section)
+    bad["mnist"]["download"]["sha256"]["t10k-labels-idx1-ubyte.gz"] = "abc"
+    with pytest.raises(Exception, match="does not match"):
+        from synlearn.core.config import check_value
+        check_value(bad["mnist"], SCHEMA["properties"]["mnist"], SCHEMA, "hsic.mnist")

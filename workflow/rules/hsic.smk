@@ -1,5 +1,5 @@
 from synlearn.hsic import TITLE as HSIC_TITLE
-from synlearn.hsic.pipeline import mnist_files
+from synlearn.hsic.pipeline import data_files
 from synlearn.hsic.studies import (
     resolve_settings,
     studies,
@@ -17,13 +17,6 @@ wildcard_constraints:
     window=r"\d+",
 
 
-def hsic_inputs(job):
-    """What a training job reads besides the kernels: the MNIST files, if it uses them."""
-    if job.settings["dataset"] != "mnist":
-        return []
-    return mnist_files(HSIC["mnist"])
-
-
 rule hsic_download_mnist:
     """One MNIST file, fetched only when the config asks for it, checked by its SHA-256."""
     output:
@@ -32,8 +25,12 @@ rule hsic_download_mnist:
         ),
     log:
         f"{RESULTS}/logs/hsic/download_{{name}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/hsic/download_{{name}}.tsv"
     wildcard_constraints:
         name=r"(train|t10k)-(images-idx3|labels-idx1)-ubyte",
+    conda:
+        "../envs/synlearn.yaml"
     params:
         mnist=HSIC.get("mnist"),
         code=code_of("hsic_download.py"),
@@ -45,7 +42,9 @@ rule hsic_train:
     """A slice of the models of one setting, trained by the bio rule or back-prop."""
     input:
         compiled=compiled("hsic"),
-        data=lambda wildcards: hsic_inputs(HSIC_JOBS[wildcards.digest]),
+        data=lambda wildcards: data_files(
+            HSIC_JOBS[wildcards.digest].settings, HSIC.get("mnist")
+        ),
     output:
         f"{RESULTS}/hsic/runs/{{digest}}.csv",
     log:
@@ -93,11 +92,7 @@ rule hsic_alignment:
     """Cosine of the published xi variants with the exact gradient, at one window."""
     input:
         compiled=compiled("hsic"),
-        data=lambda wildcards: (
-            mnist_files(HSIC["mnist"])
-            if HSIC["tasks"][HSIC["alignment"]["task"]]["dataset"] == "mnist"
-            else []
-        ),
+        data=data_files(HSIC["tasks"][HSIC["alignment"]["task"]], HSIC.get("mnist")),
     output:
         f"{RESULTS}/hsic/alignment/window{{window}}.csv",
     log:
@@ -161,3 +156,121 @@ rule hsic_published_comparison:
         code=code_of("published_comparison.py", "synlearn.hsic.stats"),
     script:
         "../scripts/published_comparison.py"
+
+
+MEMORY = HSIC["memory"]
+
+
+rule hsic_memory:
+    """The working memory trained toward the window xi: held-out NMSE, control, ridge."""
+    input:
+        compiled=compiled("hsic"),
+    output:
+        nmse=f"{RESULTS}/hsic/memory/{{mask}}/seed{{seed}}/nmse.csv",
+        trace=f"{RESULTS}/hsic/memory/{{mask}}/seed{{seed}}/trace.csv",
+    log:
+        f"{RESULTS}/logs/hsic/memory/{{mask}}/seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/hsic/memory/{{mask}}/seed{{seed}}.tsv"
+    wildcard_constraints:
+        mask="fixed|published",
+        seed=r"\d+",
+    conda:
+        "../envs/synlearn.yaml"
+    params:
+        spec=MEMORY,
+        base_seed=SEED,
+        code=code_of("hsic_memory.py"),
+    script:
+        "../scripts/hsic_memory.py"
+
+
+rule hsic_memory_statistics:
+    """Every mask and seed in one table each, and the NMSE over seeds."""
+    input:
+        nmse=[
+            f"{RESULTS}/hsic/memory/{mask}/seed{seed}/nmse.csv"
+            for mask in MEMORY["masks"]
+            for seed in range(MEMORY["seeds"])
+        ],
+        trace=[
+            f"{RESULTS}/hsic/memory/{mask}/seed{seed}/trace.csv"
+            for mask in MEMORY["masks"]
+            for seed in range(MEMORY["seeds"])
+        ],
+    output:
+        nmse=f"{RESULTS}/hsic/memory/nmse.csv",
+        summary=f"{RESULTS}/hsic/memory/summary.csv",
+        trace=f"{RESULTS}/hsic/memory/trace.csv",
+    log:
+        f"{RESULTS}/logs/hsic/memory/statistics.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/hsic/memory/statistics.tsv"
+    conda:
+        "../envs/synlearn.yaml"
+    params:
+        expected_rows=[
+            5 + 4 * len(MEMORY["ridge"])
+            for mask in MEMORY["masks"]
+            for seed in range(MEMORY["seeds"])
+        ],
+        code=code_of("hsic_memory_statistics.py"),
+    script:
+        "../scripts/hsic_memory_statistics.py"
+
+
+CLOSED_LOOP = HSIC["closed_loop"]
+
+
+rule hsic_closed_loop:
+    """The bio rule with each hidden layer's xi from an estimator, on one task."""
+    input:
+        compiled=compiled("hsic"),
+        data=lambda wildcards: data_files(
+            HSIC["tasks"][wildcards.task], HSIC.get("mnist")
+        ),
+    output:
+        f"{RESULTS}/hsic/closed_loop/{{task}}/{{signal}}.csv",
+    log:
+        f"{RESULTS}/logs/hsic/closed_loop/{{task}}/{{signal}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/hsic/closed_loop/{{task}}/{{signal}}.tsv"
+    wildcard_constraints:
+        task="|".join(HSIC["tasks"]),
+        signal="window|reservoir|tracking|memoryless",
+    conda:
+        "../envs/synlearn.yaml"
+    params:
+        section=HSIC,
+        base_seed=SEED,
+        code=code_of("hsic_closed_loop.py"),
+    script:
+        "../scripts/hsic_closed_loop.py"
+
+
+rule hsic_closed_loop_statistics:
+    """Every task and signal of the closed loop, and the accuracy over models."""
+    input:
+        [
+            f"{RESULTS}/hsic/closed_loop/{task}/{signal}.csv"
+            for task in CLOSED_LOOP["tasks"]
+            for signal in CLOSED_LOOP["signals"]
+        ],
+    output:
+        runs=f"{RESULTS}/hsic/closed_loop/runs.csv",
+        summary=f"{RESULTS}/hsic/closed_loop/summary.csv",
+    log:
+        f"{RESULTS}/logs/hsic/closed_loop/statistics.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/hsic/closed_loop/statistics.tsv"
+    conda:
+        "../envs/synlearn.yaml"
+    params:
+        expected_rows=[
+            CLOSED_LOOP["models"] * (CLOSED_LOOP["epochs"] + 1)
+            for task in CLOSED_LOOP["tasks"]
+            for signal in CLOSED_LOOP["signals"]
+        ],
+        code=code_of("hsic_closed_loop_statistics.py"),
+    script:
+        "../scripts/hsic_closed_loop_statistics.py"

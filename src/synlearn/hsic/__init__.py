@@ -55,13 +55,18 @@ def figures(section: dict) -> list[Figure]:
     Returns
     -------
     list of Figure
-        Each study figure reads ``hsic/<study>/summary.csv``; the alignment figure
-        ``hsic/alignment.csv``.
+        Each study figure reads ``hsic/<study>/summary.csv``; the alignment, memory
+        and closed-loop figures their own tables.
     """
     studies = section.get("studies") or {}
     shown = [Figure(name, function, {"summary": f"hsic/{study}/summary.csv"})
              for name, (function, study) in STUDY_FIGURES.items() if study in studies]
-    return shown + [Figure("hsic_alignment", "alignment", {"alignment": "hsic/alignment.csv"})]
+    return shown + [
+        Figure("hsic_alignment", "alignment", {"alignment": "hsic/alignment.csv"}),
+        Figure("hsic_memory", "memory", {"trace": "hsic/memory/trace.csv",
+                                          "summary": "hsic/memory/summary.csv"}),
+        Figure("hsic_closed_loop", "closed_loop", {"summary": "hsic/closed_loop/summary.csv"}),
+    ]
 
 
 def __getattr__(name):

@@ -627,6 +627,13 @@ class MemoryResult(NamedTuple):
     epoch_nmse, control_epoch_nmse : ndarray, shape (epochs,)
         The learning readout's NMSE in every epoch (the first ``window - 1`` samples
         of the stream are not scored).
+    test_targets : ndarray, shape (n_test_stream, z_dim)
+        xi of every sample of the held-out streams.
+    test_estimates, control_test_estimates : ndarray, shape (n_test_stream, z_dim)
+        The frozen reservoir's and the control's output, averaged over each sample's
+        scored steps.
+    test_full : ndarray of bool, shape (n_test_stream,)
+        The held-out samples with a full window (the scored ones).
     """
 
     test_nmse: float
@@ -636,6 +643,10 @@ class MemoryResult(NamedTuple):
     control_train_nmse: float
     epoch_nmse: np.ndarray
     control_epoch_nmse: np.ndarray
+    test_targets: np.ndarray
+    test_estimates: np.ndarray
+    control_test_estimates: np.ndarray
+    test_full: np.ndarray
 
 
 def _stream(inputs, labels, z, orders, protocol: MemoryProtocol):
@@ -757,6 +768,10 @@ def memory_experiment(rng: np.random.Generator,
         control_train_nmse=float(control_epoch_nmse[-1]),
         epoch_nmse=epoch_nmse,
         control_epoch_nmse=control_epoch_nmse,
+        test_targets=targets,
+        test_estimates=test.outputs[:, scored].mean(axis=1),
+        control_test_estimates=control_test[:, scored].mean(axis=1),
+        test_full=np.asarray(full, dtype=bool),
     )
 
 
@@ -791,7 +806,7 @@ def _ridge_nmse(train_features, train_targets, test_features, test_targets, ridg
 def ridge_memory_nmse(rng: np.random.Generator,
                       settings: ReservoirSettings = ReservoirSettings(),
                       protocol: MemoryProtocol = MemoryProtocol(),
-                      data: MemoryData | None = None, ridge: float = 1.0) -> RidgeResult:
+                      data: MemoryData | None = None, ridge=1.0):
     """What the reservoir's state holds about xi, whatever a local rule can learn of it.
 
     The reservoir of ``memory_experiment`` (the same draws for the same ``rng`` state)
@@ -805,23 +820,29 @@ def ridge_memory_nmse(rng: np.random.Generator,
     ----------
     rng, settings, protocol, data
         As ``memory_experiment``.
-    ridge : float
-        The penalty on ``|w|^2`` (the bias included), for both regressions.
+    ridge : float or sequence of float
+        The penalty on ``|w|^2`` (the bias included), for both regressions; a sequence
+        fits each penalty to the same simulated streams.
 
     Returns
     -------
-    RidgeResult
+    RidgeResult, or a list of them (one per penalty) for a sequence
     """
-    _require(math.isfinite(ridge) and ridge > 0, "ridge", ridge, "a positive number")
+    penalties = [ridge] if np.ndim(ridge) == 0 else list(ridge)
+    for value in penalties:
+        _require(math.isfinite(value) and value > 0, "ridge", value, "a positive number")
     memory, (features, targets, full), _, (test_features, test_targets, test_full) = (
         _experiment_streams(rng, settings, protocol, data))
     rates = memory.present_stream(features, keep_rates=True).scored_rates
     test_rates = memory.present_stream(test_features, keep_rates=True).scored_rates
-    reservoir = _ridge_nmse(rates[full], targets[full], test_rates[test_full],
-                            test_targets[test_full], ridge)
-    inputs = _ridge_nmse(features[full], targets[full], test_features[test_full],
-                         test_targets[test_full], ridge)
-    return RidgeResult(reservoir[1], inputs[1], reservoir[0], inputs[0])
+    results = []
+    for value in penalties:
+        reservoir = _ridge_nmse(rates[full], targets[full], test_rates[test_full],
+                                test_targets[test_full], value)
+        inputs = _ridge_nmse(features[full], targets[full], test_features[test_full],
+                             test_targets[test_full], value)
+        results.append(RidgeResult(reservoir[1], inputs[1], reservoir[0], inputs[0]))
+    return results[0] if np.ndim(ridge) == 0 else results
 
 
 # -- the closed loop --------------------------------------------------------------------

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..core import seeding
 from ..core.datasets import check_mnist_folder, digits_train_test, load_mnist
-from . import leaky
+from . import leaky, memory
 from .layers import make_mlp
 from .objective import VARIANTS, gaussian_kernel, global_signal, signal_coefficients
 from .optim import SGD, AdamW
@@ -59,6 +59,11 @@ def mnist_files(mnist: dict | None) -> list[str]:
     if mnist.get("download") is not None:
         return [os.path.join(mnist["folder"], f"{name}.gz") for name in MNIST_FILES]
     return [str(path) for path in check_mnist_folder(mnist["folder"]).values()]
+
+
+def data_files(settings: dict, mnist: dict | None) -> list[str]:
+    """The files a job on a task's settings reads: the MNIST files for ``dataset: mnist``."""
+    return mnist_files(mnist) if settings["dataset"] == "mnist" else []
 
 
 def make_task(settings: dict, base_seed: int, mnist_folder: str | None = None) -> Task:
@@ -268,3 +273,139 @@ def compile_kernels() -> None:
     for train in (leaky.train_leaky, leaky.train_spiking):
         for optimizer in (AdamW(1e-3), SGD(1e-3)):
             train(make_mlp((2, 3, 2), rng), optimizer, task, BioRule(), 4, 1, rng)
+    tiny = memory.ReservoirSettings(n_units=20)
+    memory.train_bio_closed_loop(make_mlp((2, 3, 2), rng), AdamW(1e-3), task, BioRule(), 4, 1,
+                                 rng, tiny)
+    small = memory.MemoryProtocol(epochs=1, n_train=10, n_test=10)
+    for mask in (False, True):
+        memory.memory_experiment(rng, tiny._replace(published_mask=mask), small)
+
+
+# ------------------------------------------------------------ the working memory
+
+MEMORY_STREAM, CLOSED_LOOP_STREAM = 9, 10
+MASKS = ("fixed", "published")
+MEMORY_COLUMNS = ("mask", "seed", "readout", "features", "ridge", "split", "nmse")
+SIGNALS = ("window", "reservoir", "tracking", "memoryless")
+
+
+def memory_settings(spec: dict, mask: str, n_units: int | None = None) -> memory.ReservoirSettings:
+    """The reservoir of the ``hsic.memory`` (or ``closed_loop``) section, with a mask."""
+    if mask not in MASKS:
+        raise ValueError(f"unknown mask {mask!r}; expected one of {MASKS}")
+    return memory.ReservoirSettings(
+        n_units=int(n_units if n_units is not None else spec["n_units"]),
+        published_mask=mask == "published",
+        learning_rate=float(spec.get("learning_rate", 5e-4)))
+
+
+def memory_protocol(spec: dict) -> memory.MemoryProtocol:
+    return memory.MemoryProtocol(
+        window=int(spec["window"]), gamma=float(spec["gamma"]), sigma=float(spec["sigma"]),
+        variant=spec["variant"], epochs=int(spec["epochs"]), n_train=int(spec["n_train"]),
+        n_test=int(spec["n_test"]))
+
+
+def memory_tables(spec: dict, mask: str, seed: int, base_seed: int
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the working memory holds, for one mask and seed (``synlearn.hsic.memory``).
+
+    Returns
+    -------
+    nmse : DataFrame
+        ``MEMORY_COLUMNS``: the frozen LMS readout on held-out streams and in the last
+        training epoch (``readout`` ``lms``; ``lms_before_sample`` is the readout as it
+        was before each training sample), on the reservoir's state (``features``
+        ``reservoir``) or, for the memoryless control, on the current sample's input
+        (``input``); and the offline ridge readouts of both for every penalty.
+    trace : DataFrame
+        The first ``trace_samples`` scored held-out samples (those with a full window):
+        per sample (``position`` in the held-out stream) and output dimension,
+        ``target`` (xi), ``reservoir`` and ``memoryless`` (outputs averaged over the
+        scored steps).
+    """
+    settings, protocol = memory_settings(spec, mask), memory_protocol(spec)
+    key = (base_seed, MEMORY_STREAM, MASKS.index(mask), seed)
+    result = memory.memory_experiment(seeding.generator(*key), settings, protocol)
+    ridges = [float(r) for r in spec["ridge"]]
+    fits = memory.ridge_memory_nmse(seeding.generator(*key), settings, protocol, ridge=ridges)
+    rows = [("lms", "reservoir", np.nan, "test", result.test_nmse),
+            ("lms", "reservoir", np.nan, "train", result.train_nmse),
+            ("lms_before_sample", "reservoir", np.nan, "train", result.train_prequential_nmse),
+            ("lms", "input", np.nan, "test", result.control_test_nmse),
+            ("lms", "input", np.nan, "train", result.control_train_nmse)]
+    for ridge, fit in zip(ridges, fits):
+        rows += [("ridge", "reservoir", ridge, "test", fit.reservoir_test_nmse),
+                 ("ridge", "reservoir", ridge, "train", fit.reservoir_train_nmse),
+                 ("ridge", "input", ridge, "test", fit.input_test_nmse),
+                 ("ridge", "input", ridge, "train", fit.input_train_nmse)]
+    nmse = pd.DataFrame([(mask, seed, *row) for row in rows], columns=list(MEMORY_COLUMNS))
+    shown = np.flatnonzero(result.test_full)[:int(spec["trace_samples"])]
+    targets = result.test_targets[shown]
+    positions, outputs = np.meshgrid(shown, np.arange(targets.shape[1]), indexing="ij")
+    trace = pd.DataFrame({
+        "mask": mask, "seed": seed, "position": positions.ravel(), "output": outputs.ravel(),
+        "target": targets.ravel(), "reservoir": result.test_estimates[shown].ravel(),
+        "memoryless": result.control_test_estimates[shown].ravel()})
+    return nmse, trace
+
+
+def closed_loop_table(section: dict, task_name: str, signal: str, base_seed: int,
+                      mnist_folder: str | None = None) -> pd.DataFrame:
+    """The bio rule with each hidden layer's xi from an estimator instead of the window.
+
+    ``signal``: ``window`` (the exact window xi of the task's variant, the reference),
+    ``reservoir`` (a working memory per hidden layer, its readout before each sample's
+    updates: ``memory.ReservoirSignal`` ``prediction``), ``tracking`` (the same
+    readout while it learns toward the teacher, an upper bound) or ``memoryless`` (LMS
+    on the current sample's input alone). The network is the task's rate MLP (the
+    closed loop has no leaky version); model k starts from the same weights and sees
+    the same stream order under every signal; the estimators are drawn from their own
+    stream.
+
+    Returns
+    -------
+    DataFrame
+        ``task``, ``signal`` and ``TRAINING_COLUMNS``, plus ``estimate_nmse`` and
+        ``estimate_cosine`` (over the whole training, of the estimates against the
+        window xi; NaN for ``window``).
+    """
+    if signal not in SIGNALS:
+        raise ValueError(f"unknown signal {signal!r}; expected one of {SIGNALS}")
+    spec = section["closed_loop"]
+    settings = {**section["tasks"][task_name], "network": "rate"}
+    task = make_task(settings, base_seed, mnist_folder)
+    dataset = DATASETS.index(settings["dataset"])
+    reservoir = memory_settings(spec, "fixed", spec["n_units"])
+    epochs, window, rule = int(spec["epochs"]), int(settings["window"]), bio_rule(settings)
+    parts = []
+    for model in range(int(spec["models"])):
+        network = make_mlp(sizes_of(settings, task),
+                           seeding.generator(base_seed, INIT_STREAM, dataset, model))
+        order = seeding.generator(base_seed, ORDER_STREAM, dataset, model)
+        optimizer = optimizer_of(settings["optimizer"], settings["lr"])
+        quality = (np.nan, np.nan)
+        if signal == "window":
+            history = train_bio(network, optimizer, task, rule, window, epochs, order)
+        else:
+            draws = seeding.generator(base_seed, CLOSED_LOOP_STREAM, dataset, model)
+            n_classes = task.train.targets.shape[1]
+            if signal == "memoryless":
+                signals = tuple(memory.MemorylessSignal(network.sizes[0] + n_classes + width,
+                                                        width, reservoir)
+                                for width in network.sizes[1:-1])
+            else:
+                estimate = "prediction" if signal == "reservoir" else "tracking"
+                signals = memory.reservoir_signals(network, n_classes, draws, reservoir, estimate)
+            history = memory.train_bio_closed_loop(network, optimizer, task, rule, window,
+                                                   epochs, order, reservoir, signals=signals)
+            counts = np.array([s.count for s in signals], dtype=np.float64)
+            quality = tuple(float(np.average([getattr(s, name) for s in signals], weights=counts))
+                            for name in ("normalised_mse", "mean_cosine"))
+        epochs_index = np.arange(epochs + 1)
+        parts.append(pd.DataFrame({
+            "task": task_name, "signal": signal, "model": model, "epoch": epochs_index,
+            "train_accuracy": history.train_accuracy, "test_accuracy": history.test_accuracy,
+            "diverged": (history.diverged_at >= 0) & (epochs_index >= history.diverged_at),
+            "estimate_nmse": quality[0], "estimate_cosine": quality[1]}))
+    return pd.concat(parts, ignore_index=True)

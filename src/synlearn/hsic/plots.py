@@ -206,6 +206,86 @@ def alignment(tables: dict[str, pd.DataFrame]) -> Figure:
     return fig
 
 
+MASK_TITLES = {"fixed": "10% mask (ours)", "published": "90% mask (as published)"}
+SIGNAL_TITLES = {"window": "window xi (exact window)", "reservoir": "reservoir",
+                 "tracking": "reservoir, learning readout", "memoryless": "memoryless LMS"}
+
+
+@styled
+def memory(tables: dict[str, pd.DataFrame]) -> Figure:
+    """The working memory on held-out streams: xi against the frozen reservoir's and the
+    memoryless control's outputs (one output dimension, the first seed), per mask, and
+    the held-out NMSE of every readout (mean +- sd over seeds, log scale).
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``trace`` and ``summary`` of the memory statistics.
+    """
+    trace, summary = tables["trace"], tables["summary"]
+    masks = list(dict.fromkeys(trace["mask"]))
+    fig = StyledFigure(figsize=(4.0 * (len(masks) + 1), 3.4), layout="constrained")
+    axes = fig.subplots(1, len(masks) + 1, squeeze=False)[0]
+    for ax, mask in zip(axes, masks):
+        part = trace[(trace["mask"] == mask) & (trace["seed"] == trace["seed"].min())
+                     & (trace["output"] == 0)].sort_values("position")
+        ax.plot(part["position"], part["target"], color="black", label="target xi")
+        ax.plot(part["position"], part["reservoir"], color="tab:red", label="reservoir (frozen)")
+        ax.plot(part["position"], part["memoryless"], color="tab:blue", linestyle="--",
+                label="memoryless control")
+        ax.set_xlabel("held-out sample")
+        ax.set_ylabel("xi, output 1")
+        ax.set_title(MASK_TITLES.get(mask, mask))
+    axes[0].legend(frameon=False, fontsize="small")
+    ax = axes[-1]
+    test = summary[summary["split"] == "test"]
+    bars = _memory_bars(test)
+    labels = list(dict.fromkeys(label for label, _, _, _ in bars))
+    width = 0.8 / max(len(masks), 1)
+    for index, mask in enumerate(masks):
+        values = {label: (mean, sd) for label, m, mean, sd in bars if m == mask}
+        positions = np.arange(len(labels)) + (index - (len(masks) - 1) / 2) * width
+        ax.bar(positions, [values.get(label, (np.nan, 0))[0] for label in labels], width,
+               yerr=[values.get(label, (0, 0))[1] for label in labels], capsize=2,
+               color=PALETTE[index], label=MASK_TITLES.get(mask, mask))
+    ax.axhline(1.0, color="black", linewidth=0.5)
+    ax.set_yscale("log")
+    ax.set_xticks(np.arange(len(labels)), labels, rotation=30, ha="right")
+    ax.set_ylabel("held-out NMSE (1: the mean xi)")
+    ax.legend(frameon=False, fontsize="small")
+    return fig
+
+
+def _memory_bars(test: pd.DataFrame) -> list[tuple[str, str, float, float]]:
+    """(label, mask, mean, sd) of each readout's held-out NMSE; ridge at its best penalty."""
+    bars = []
+    for mask, part in test.groupby("mask", sort=False):
+        for readout, features, label in (("lms", "reservoir", "LMS on reservoir"),
+                                         ("lms", "input", "LMS on input"),
+                                         ("ridge", "reservoir", "best ridge on reservoir"),
+                                         ("ridge", "input", "best ridge on input")):
+            rows = part[(part["readout"] == readout) & (part["features"] == features)]
+            if rows.empty:
+                continue
+            best = rows.loc[rows["nmse_mean"].idxmin()]
+            bars.append((label, mask, float(best["nmse_mean"]),
+                         float(0.0 if pd.isna(best["nmse_sd"]) else best["nmse_sd"])))
+    return bars
+
+
+@styled
+def closed_loop(tables: dict[str, pd.DataFrame]) -> Figure:
+    """Final test accuracy with xi from the window, a reservoir or the memoryless control.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``summary``: the closed loop's ``accuracy_summary`` over task and signal.
+    """
+    final = final_accuracy(tables["summary"]).assign(dataset=lambda t: t["task"])
+    return _final_bars(final.replace({"signal": SIGNAL_TITLES}), "signal")
+
+
 # ------------------------------------------------------------------ caption facts
 
 
@@ -244,7 +324,52 @@ def alignment_facts(tables: dict[str, pd.DataFrame]) -> dict:
                      for r in stats.to_dict("records")]}
 
 
+def memory_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """Per mask: held-out NMSE of each readout (ridge at its best penalty), the in-sample
+    NMSE of the learning readout and of the readout before each sample, and seeds."""
+    summary = tables["summary"]
+    masks = []
+    for mask, part in summary.groupby("mask", sort=False):
+        def value(readout, features, split):
+            rows = part[(part["readout"] == readout) & (part["features"] == features)
+                        & (part["split"] == split)]
+            return float(rows["nmse_mean"].min()) if len(rows) else float("nan")
+
+        ridge = part[(part["readout"] == "ridge") & (part["split"] == "test")
+                     & (part["features"] == "reservoir")]
+        masks.append({
+            "mask": mask, "title": MASK_TITLES.get(mask, mask),
+            "n_seeds": int(part["n_seeds"].max()),
+            "test_reservoir": value("lms", "reservoir", "test"),
+            "test_control": value("lms", "input", "test"),
+            "train_tracking": value("lms", "reservoir", "train"),
+            "train_before_sample": value("lms_before_sample", "reservoir", "train"),
+            "ridge_reservoir": value("ridge", "reservoir", "test"),
+            "ridge_input": value("ridge", "input", "test"),
+            "best_ridge": float(ridge.loc[ridge["nmse_mean"].idxmin(), "ridge"])
+            if len(ridge) else float("nan")})
+    return {"masks": masks}
+
+
+def closed_loop_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """Per task and signal: final test accuracy, and how close the estimates were to xi."""
+    final = final_accuracy(tables["summary"])
+    rows = []
+    for record in final.to_dict("records"):
+        rows.append({"task": record["task"], "title": _title(record["task"], record["task"]),
+                     "signal": record["signal"],
+                     "signal_title": SIGNAL_TITLES.get(record["signal"], record["signal"]),
+                     "epochs": int(record["epoch"]), "n_models": int(record["n_models"]),
+                     "test_mean": float(record["test_mean"]),
+                     "test_sd": float(record["test_sd"]),
+                     "estimate_nmse": float(record["estimate_nmse"]),
+                     "estimate_cosine": float(record["estimate_cosine"])})
+    return {"final": rows}
+
+
 FACTS = {
+    "memory": memory_facts,
+    "closed_loop": closed_loop_facts,
     "small_tasks": lambda tables: accuracy_facts(tables, ("linear", "xor")),
     "image_task": lambda tables: accuracy_facts(tables, ("digits", "mnist")),
     "networks": lambda tables: swept_facts(tables, "network"),

@@ -26,13 +26,16 @@ def setting_columns(runs: pd.DataFrame) -> list[str]:
     return [c for c in runs.columns if c not in measured]
 
 
-def accuracy_summary(runs: pd.DataFrame) -> pd.DataFrame:
+def accuracy_summary(runs: pd.DataFrame, keys: list[str] | None = None) -> pd.DataFrame:
     """Mean and sd over models of the accuracies, per setting and epoch.
 
     Parameters
     ----------
     runs : DataFrame
         A study's runs (``labelled_runs``).
+    keys : list of str, optional
+        The columns that identify a setting (default ``setting_columns(runs)``); any
+        other column beyond the measured ones is averaged over the models.
 
     Returns
     -------
@@ -41,13 +44,15 @@ def accuracy_summary(runs: pd.DataFrame) -> pd.DataFrame:
         ``train_mean``, ``train_sd``, ``test_mean``, ``test_sd`` (sd with ``ddof=1``;
         NaN for one model).
     """
-    keys = setting_columns(runs) + ["epoch"]
-    grouped = runs.groupby(keys, sort=False, dropna=False)
+    keys = setting_columns(runs) if keys is None else list(keys)
+    averaged = {column: (column, "mean") for column in setting_columns(runs)
+                if column not in keys}
+    grouped = runs.groupby(keys + ["epoch"], sort=False, dropna=False)
     summary = grouped.agg(n_models=("model", "nunique"), n_diverged=("diverged", "sum"),
                           train_mean=("train_accuracy", "mean"),
                           train_sd=("train_accuracy", "std"),
                           test_mean=("test_accuracy", "mean"),
-                          test_sd=("test_accuracy", "std")).reset_index()
+                          test_sd=("test_accuracy", "std"), **averaged).reset_index()
     summary["n_diverged"] = summary["n_diverged"].astype(int)
     return summary
 
@@ -117,3 +122,22 @@ def published_comparison(tables: dict[str, pd.DataFrame], published: dict | None
     add("back-prop test accuracy", "mnist", "backprop",
         tasks["mnist"]["backprop_test_accuracy"], True)
     return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
+
+
+def memory_summary(nmse: pd.DataFrame) -> pd.DataFrame:
+    """Mean, sd and count over seeds of each readout's NMSE, per mask, split and ridge.
+
+    Parameters
+    ----------
+    nmse : DataFrame
+        Every seed's ``synlearn.hsic.pipeline.memory_tables`` NMSE table.
+
+    Returns
+    -------
+    DataFrame
+        ``mask``, ``readout``, ``features``, ``ridge``, ``split``, ``n_seeds``,
+        ``nmse_mean``, ``nmse_sd``.
+    """
+    keys = ["mask", "readout", "features", "ridge", "split"]
+    return (nmse.groupby(keys, sort=False, dropna=False)["nmse"]
+            .agg(n_seeds="count", nmse_mean="mean", nmse_sd="std").reset_index())

@@ -268,10 +268,26 @@ def check_config(section: dict, schema: dict) -> None:
         if n_train is not None and window > n_train:
             raise ConfigError(f"hsic.alignment.windows[{index}]: {window} exceeds the "
                               f"{n_train} training samples of task {task!r}")
+    memory = section["memory"]
+    if memory["window"] > min(memory["n_train"], memory["n_test"]):
+        raise ConfigError(f"hsic.memory.window: a window of {memory['window']} needs at least "
+                          f"as many training and held-out images (n_train "
+                          f"{memory['n_train']}, n_test {memory['n_test']})")
+    if memory["n_train"] + memory["n_test"] > 359:
+        raise ConfigError(f"hsic.memory: n_train + n_test = "
+                          f"{memory['n_train'] + memory['n_test']} exceeds the 359 test images "
+                          f"of the digits split the reservoir reads")
+    closed = section["closed_loop"]
+    for index, name in enumerate(closed["tasks"]):
+        if name not in section["tasks"]:
+            raise ConfigError(f"hsic.closed_loop.tasks[{index}]: unknown task {name!r}; "
+                              f"tasks: {', '.join(section['tasks'])}")
+        _check_settings({**section["tasks"][name], "network": "rate"},
+                        f"hsic.tasks.{name}", section.get("mnist") is not None)
     mnist = section.get("mnist")
     uses_mnist = any(job.settings["dataset"] == "mnist" for setting in resolved
-                     for job in setting.jobs) or \
-        settings["dataset"] == "mnist"
+                     for job in setting.jobs) or settings["dataset"] == "mnist" or \
+        any(section["tasks"][name]["dataset"] == "mnist" for name in closed["tasks"])
     if mnist is not None and mnist.get("download") is None and uses_mnist:
         from ..core.datasets import check_mnist_folder
 
