@@ -89,7 +89,7 @@ from . import kernels
 from .layers import MLP
 from .objective import VARIANTS, gaussian_kernel, global_signal, signal_coefficients
 from .tasks import Task
-from .training import BioRule, History, _check_epochs, _train, bio_window_step
+from .training import BioRule, History, _check_epochs, bio_window_step, train_stream
 
 FLOAT = np.float64
 ESTIMATES = ("prediction", "tracking")
@@ -1057,25 +1057,20 @@ def train_bio_closed_loop(network: MLP, optimizer, task: Task, rule: BioRule, wi
         raise ValueError(f"signals must be one estimator per hidden layer, of widths {widths}")
     windows = [slice(start, start + window) for start in range(n - window + 1)]
     calls = [0]
-    current = slice(window - 1, window)
 
     def gradients_of(inputs, targets):
-        # The teacher signals and the readout's gradient come from the exact step; a
-        # second forward pass gives the caches to pull the estimates back through.
-        exact = bio_window_step(network, inputs, targets, rule)
-        _, caches = network.forward(inputs)
         first_of_epoch = calls[0] % len(windows) == 0
         calls[0] += 1
-        gradients = []
-        for index, (layer, signal) in enumerate(zip(network.hidden, signals)):
-            z = exact.outputs[index]
+
+        def estimate(index, z, xi):
+            # the estimator sees the current sample and learns toward the window's xi
+            signal = signals[index]
             if first_of_epoch:
                 for row in range(window - 1):
                     signal.observe(inputs[row], targets[row], z[row])
-            xi = signal.step(inputs[-1], targets[-1], z[-1], exact.signals[index])
-            gradients.append(layer.pull_back(caches[index], xi[None, :], current))
-        gradients.append(exact.gradients[-1])
-        return tuple(gradients)
+            return signal.step(inputs[-1], targets[-1], z[-1], xi)
 
-    return _train(network, optimizer, task, epochs, rng, windows, gradients_of)
+        return bio_window_step(network, inputs, targets, rule, estimate).gradients
+
+    return train_stream(network, optimizer, task, epochs, rng, windows, gradients_of)
 

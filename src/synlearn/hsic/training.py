@@ -118,7 +118,7 @@ def evaluate(network: MLP, dataset: Dataset) -> float:
 
 
 def bio_window_step(network: MLP, inputs: np.ndarray, targets: np.ndarray,
-                    rule: BioRule) -> WindowStep:
+                    rule: BioRule, estimate=None) -> WindowStep:
     """The HSIC rule's gradients for one window (Daruwalla & Lipasti 2024, Methods).
 
     Every hidden layer l gets ``xi_l`` (an estimate of
@@ -135,6 +135,11 @@ def bio_window_step(network: MLP, inputs: np.ndarray, targets: np.ndarray,
     targets : ndarray, shape (B, classes)
         The one-hot labels Y.
     rule : BioRule
+    estimate : callable, optional
+        ``estimate(layer, z, xi) -> ndarray`` gives the signal to pull back through
+        hidden layer ``layer`` instead of the window's ``xi`` (given the layer's outputs
+        ``z`` over the window): the closed loop of ``synlearn.hsic.memory``.
+        ``WindowStep.signals`` stays the window's xi.
 
     Returns
     -------
@@ -149,10 +154,11 @@ def bio_window_step(network: MLP, inputs: np.ndarray, targets: np.ndarray,
     outputs, caches = network.forward(inputs)
     current = slice(n - 1, n)
     gradients, signals = [], []
-    for layer, z, cache in zip(network.hidden, outputs, caches):
+    for index, (layer, z, cache) in enumerate(zip(network.hidden, outputs, caches)):
         xi = global_signal(z, coefficients, rule.sigma_z)
         signals.append(xi)
-        gradients.append(layer.pull_back(cache, xi[None, :], current))
+        pulled = xi if estimate is None else estimate(index, z, xi)
+        gradients.append(layer.pull_back(cache, pulled[None, :], current))
     gradients.append(network.readout.pull_back(
         caches[-1], cross_entropy_cotangent(outputs[-1], targets)))
     return WindowStep(tuple(gradients), tuple(signals), outputs)
@@ -224,7 +230,7 @@ def train_bio(network: MLP, optimizer, task: Task, rule: BioRule, window: int,
     if not 2 <= window <= n:
         raise ValueError(f"window must lie in [2, {n}], got {window}")
     windows = [slice(start, start + window) for start in range(n - window + 1)]
-    return _train(network, optimizer, task, epochs, rng, windows,
+    return train_stream(network, optimizer, task, epochs, rng, windows,
                   lambda inputs, targets: bio_window_step(network, inputs, targets, rule).gradients)
 
 
@@ -254,13 +260,33 @@ def train_backprop(network: MLP, optimizer, task: Task, batch_size: int, epochs:
     if not 1 <= batch_size <= n:
         raise ValueError(f"batch_size must lie in [1, {n}], got {batch_size}")
     batches = [slice(start, start + batch_size) for start in range(0, n, batch_size)]
-    return _train(network, optimizer, task, epochs, rng, batches,
+    return train_stream(network, optimizer, task, epochs, rng, batches,
                   lambda inputs, targets: backprop_gradients(network, inputs, targets)[0])
 
 
-def _train(network, optimizer, task, epochs, rng, slices, gradients_of) -> History:
-    """The loop both rules share: reshuffle the stream each epoch, one optimiser step per
-    slice of it (a window or a minibatch), train accuracy right after each update."""
+def train_stream(network, optimizer, task: Task, epochs: int, rng: np.random.Generator,
+                 slices, gradients_of) -> History:
+    """The loop every rule shares: reshuffle the stream each epoch, one optimiser step per
+    slice of it (a window or a minibatch), train accuracy right after each update.
+
+    Parameters
+    ----------
+    network : MLP
+        Trained in place.
+    optimizer : synlearn.hsic.optim.AdamW or SGD
+    task : Task
+    epochs : int
+    rng : numpy.random.Generator
+        Draws each epoch's permutation of the training set.
+    slices : list of slice
+        The parts of the reshuffled stream, in order (windows or minibatches).
+    gradients_of : callable
+        ``gradients_of(inputs, targets)`` -> per layer, its parameter gradients.
+
+    Returns
+    -------
+    History
+    """
     train = task.train
     parameters = network.parameters
     state = optimizer.init(parameters)
