@@ -89,7 +89,7 @@ def _final_bars(final: pd.DataFrame, key: str, ylabel: str = "final test accurac
     """Final test accuracy per task (groups) and value of ``key`` (bars), mean +- sd."""
     tasks = list(dict.fromkeys(final["task"]))
     values = list(dict.fromkeys(final[key]))
-    width = 1.6 + 0.6 * len(tasks) * max(len(values), 1)
+    width = 3.6 + 0.6 * len(tasks) * max(len(values), 1)
     fig = StyledFigure(figsize=(width, 3.4), layout="constrained")
     ax = fig.subplots()
     width = 0.8 / max(len(values), 1)  # of a bar, in task units
@@ -102,7 +102,9 @@ def _final_bars(final: pd.DataFrame, key: str, ylabel: str = "final test accurac
     ax.set_xticks(np.arange(len(tasks)), [_title(t, datasets[t]) for t in tasks])
     ax.set_ylabel(ylabel)
     ax.set_ylim(0.0, 1.05)
-    ax.legend(title=key.replace("_", " "), frameon=False, fontsize="small")
+    # beside the axes: bars of accuracies near 1 leave no free corner inside
+    ax.legend(title=key.replace("_", " "), frameon=False, fontsize="small", loc="upper left",
+              bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
