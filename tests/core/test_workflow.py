@@ -177,8 +177,9 @@ def test_the_cluster_groups_build_every_table_with_the_same_bytes(quick_run, tmp
     tables = sorted(str(path.relative_to(work)) for path in (work / "results").rglob("*.csv")
                     if "benchmarks" not in path.parts)
     assert len(tables) > 100
-    result = snakemake("--profile", str(grouped_profile(grouped)), "--configfile",
-                       "config/quick.yaml", *tables, cwd=grouped)
+    # the targets before --configfile, which takes every value that follows it
+    result = snakemake("--profile", str(grouped_profile(grouped)), *tables, "--configfile",
+                       "config/quick.yaml", cwd=grouped)
     assert "Submitted group job" in result.stdout + result.stderr
     outputs = sorted(path.relative_to(grouped) for path in (grouped / "results").rglob("*.csv")
                      if "benchmarks" not in path.parts)
