@@ -181,9 +181,9 @@ def test_the_cluster_groups_build_every_table_with_the_same_bytes(quick_run, tmp
     result = snakemake("--profile", str(grouped_profile(grouped)), *tables, "--configfile",
                        "config/quick.yaml", cwd=grouped)
     assert "Submitted group job" in result.stdout + result.stderr
-    outputs = sorted(path.relative_to(grouped) for path in (grouped / "results").rglob("*.csv")
+    outputs = sorted(str(path.relative_to(grouped)) for path in (grouped / "results").rglob("*.csv")
                      if "benchmarks" not in path.parts)
-    assert [str(path) for path in outputs] == tables
+    assert outputs == tables
     differing = [str(path) for path in outputs
                  if (grouped / path).read_bytes() != (work / path).read_bytes()]
     assert differing == []
