@@ -98,7 +98,7 @@ from .layers import LAYER_NORM_EPS, MLP, Dense, Readout, make_mlp
 from .objective import VARIANTS, kernel_scale
 from .optim import SGD, AdamW
 from .tasks import Dataset, Task
-from .training import BioRule, History, _check_epochs, accuracy
+from .training import BioRule, History, accuracy, check_epochs, stream_windows
 
 FLOAT = np.float64
 
@@ -494,12 +494,11 @@ def _train(network: LeakyNetwork, optimizer, task: Task, rule: BioRule, window: 
            epochs: int, rng: np.random.Generator, steps: int, tau: float, dt: float,
            readout_steps: int) -> History:
     """The loop ``train_leaky`` and ``train_spiking`` share."""
-    _check_epochs(epochs)
+    check_epochs(epochs)
     _check_timing(steps, readout_steps, tau, dt)
     train = task.train
     n = train.labels.size
-    if not 2 <= window <= n:
-        raise ValueError(f"window must lie in [2, {n}], got {window}")
+    stream_windows(n, window)  # the kernel slides the window itself; this checks B
     sizes = network.sizes
     parameters = network.parameters
     theta = _flat(parameters)

@@ -89,7 +89,8 @@ from . import kernels
 from .layers import MLP
 from .objective import VARIANTS, gaussian_kernel, global_signal, signal_coefficients
 from .tasks import Task
-from .training import BioRule, History, _check_epochs, bio_window_step, train_stream
+from .training import (BioRule, History, bio_window_step, check_epochs, stream_windows,
+                       train_stream)
 
 FLOAT = np.float64
 ESTIMATES = ("prediction", "tracking")
@@ -1045,17 +1046,15 @@ def train_bio_closed_loop(network: MLP, optimizer, task: Task, rule: BioRule, wi
     -------
     History
     """
-    _check_epochs(epochs)
+    check_epochs(epochs)
     _require(rule.variant in VARIANTS, "rule.variant", rule.variant, f"one of {VARIANTS}")
-    n = task.train.labels.size
-    _require(_is_int(window) and 2 <= window <= n, "window", window, f"an integer in [2, {n}]")
+    windows = stream_windows(task.train.labels.size, window)
     n_classes = task.train.targets.shape[1]
     if signals is None:
         signals = reservoir_signals(network, n_classes, rng, settings, estimate)
     widths = network.sizes[1:-1]
     if len(signals) != len(widths) or any(s.n_outputs != w for s, w in zip(signals, widths)):
         raise ValueError(f"signals must be one estimator per hidden layer, of widths {widths}")
-    windows = [slice(start, start + window) for start in range(n - window + 1)]
     calls = [0]
 
     def gradients_of(inputs, targets):

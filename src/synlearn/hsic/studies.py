@@ -16,6 +16,7 @@ errors name the key as the user wrote it.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import json
@@ -25,6 +26,7 @@ from typing import Any
 
 from ..core.config import check_value
 from ..core.errors import ConfigError
+from .tasks import N_TRAIN
 
 RULES = ("bio", "backprop")
 DATASETS = ("linear", "xor", "digits", "mnist")
@@ -147,9 +149,20 @@ def _check_settings(settings: dict, where: str, mnist_configured: bool) -> None:
                           f"have this flag; image inputs are mapped to [-1, 1]")
 
 
+@functools.lru_cache(maxsize=None)
+def _digits_sizes() -> tuple[int, int]:
+    """Training and test images of the digits split (``core.datasets.digits_train_test``)."""
+    from ..core.datasets import digits_train_test
+
+    train, test = digits_train_test()
+    return train.labels.size, test.labels.size
+
+
 def _train_size(dataset: str) -> int | None:
-    """Training samples of the built-in data sets (None: not known at parse time)."""
-    return {"linear": 900, "xor": 900, "digits": 1438}.get(dataset)
+    """Training samples of the built-in data sets (None: MNIST, not known at parse time)."""
+    if dataset == "digits":
+        return _digits_sizes()[0]
+    return N_TRAIN if dataset in ("linear", "xor") else None
 
 
 def resolve_settings(section: dict, schema: dict | None = None) -> list[Setting]:
@@ -273,10 +286,11 @@ def check_config(section: dict, schema: dict) -> None:
         raise ConfigError(f"hsic.memory.window: a window of {memory['window']} needs at least "
                           f"as many training and held-out images (n_train "
                           f"{memory['n_train']}, n_test {memory['n_test']})")
-    if memory["n_train"] + memory["n_test"] > 359:
+    available = _digits_sizes()[1]
+    if memory["n_train"] + memory["n_test"] > available:
         raise ConfigError(f"hsic.memory: n_train + n_test = "
-                          f"{memory['n_train'] + memory['n_test']} exceeds the 359 test images "
-                          f"of the digits split the reservoir reads")
+                          f"{memory['n_train'] + memory['n_test']} exceeds the {available} test "
+                          f"images of the digits split the reservoir reads")
     closed = section["closed_loop"]
     for index, name in enumerate(closed["tasks"]):
         if name not in section["tasks"]:

@@ -16,6 +16,8 @@ from typing import NamedTuple
 import numpy as np
 
 FLOAT = np.float64
+# The paper's split of the small tasks: 1000 points, 900 to train, 100 to test.
+N_SAMPLES, N_TRAIN = 1000, 900
 
 
 class Dataset(NamedTuple):
@@ -64,7 +66,8 @@ def _split(inputs, labels, n_train: int, n_classes: int, scale_inputs_by_255: bo
                 make_dataset(inputs[n_train:], labels[n_train:], n_classes))
 
 
-def linear_task(rng: np.random.Generator, n_samples: int = 1000, n_train: int = 900,
+def linear_task(rng: np.random.Generator, n_samples: int = N_SAMPLES,
+                n_train: int = N_TRAIN,
                 scale_inputs_by_255: bool = False) -> Task:
     """Two classes split by a random line through the origin.
 
@@ -89,7 +92,7 @@ def linear_task(rng: np.random.Generator, n_samples: int = 1000, n_train: int = 
     return _split(inputs, labels, n_train, 2, scale_inputs_by_255)
 
 
-def xor_task(rng: np.random.Generator, n_samples: int = 1000, n_train: int = 900,
+def xor_task(rng: np.random.Generator, n_samples: int = N_SAMPLES, n_train: int = N_TRAIN,
              noise: float = 0.1, scale_inputs_by_255: bool = False) -> Task:
     """Noisy XOR: a uniform corner of ``{0, 1}^2`` plus ``N(0, noise^2)``, label the XOR.
 

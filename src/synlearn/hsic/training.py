@@ -194,9 +194,19 @@ def _flat(gradients) -> tuple[np.ndarray, ...]:
     return tuple(g for layer in gradients for g in layer)
 
 
-def _check_epochs(epochs: int) -> None:
+def check_epochs(epochs: int) -> None:
+    """Raise a ValueError unless ``epochs`` is a non-negative number of epochs."""
     if epochs < 0:
         raise ValueError(f"epochs must be non-negative, got {epochs}")
+
+
+def stream_windows(n_train: int, window: int) -> list[slice]:
+    """The ``n_train - window + 1`` windows of B = ``window`` samples that slide one sample a
+    step through a stream of ``n_train`` samples; a ValueError unless ``2 <= B <= n_train``."""
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) \
+            or not 2 <= window <= n_train:
+        raise ValueError(f"window must be an integer in [2, {n_train}], got {window!r}")
+    return [slice(start, start + window) for start in range(n_train - window + 1)]
 
 
 def train_bio(network: MLP, optimizer, task: Task, rule: BioRule, window: int,
@@ -222,16 +232,13 @@ def train_bio(network: MLP, optimizer, task: Task, rule: BioRule, window: int,
     -------
     History
     """
-    _check_epochs(epochs)
+    check_epochs(epochs)
     if rule.variant not in VARIANTS:
         raise ValueError(f"unknown xi variant {rule.variant!r}; expected one of {VARIANTS}")
-    train = task.train
-    n = train.labels.size
-    if not 2 <= window <= n:
-        raise ValueError(f"window must lie in [2, {n}], got {window}")
-    windows = [slice(start, start + window) for start in range(n - window + 1)]
+    windows = stream_windows(task.train.labels.size, window)
     return train_stream(network, optimizer, task, epochs, rng, windows,
-                  lambda inputs, targets: bio_window_step(network, inputs, targets, rule).gradients)
+                        lambda inputs, targets: bio_window_step(network, inputs, targets,
+                                                                rule).gradients)
 
 
 def train_backprop(network: MLP, optimizer, task: Task, batch_size: int, epochs: int,
@@ -254,7 +261,7 @@ def train_backprop(network: MLP, optimizer, task: Task, batch_size: int, epochs:
     -------
     History
     """
-    _check_epochs(epochs)
+    check_epochs(epochs)
     train = task.train
     n = train.labels.size
     if not 1 <= batch_size <= n:
