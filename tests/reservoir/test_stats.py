@@ -109,3 +109,67 @@ def test_no_forgetting_is_written_the_same_way_in_every_table():
         if "forgetting_tau" in table:
             assert table["forgetting_tau"].isna().all(), name
     assert curves["forgetting_tau"].isna().all()
+
+
+# --- per-run distributions ------------------------------------------------------------
+
+def test_quantiles_match_numpy_on_finite_runs_and_stay_inf_with_diverged_ones():
+    values = np.random.default_rng(4).lognormal(-3, 1.5, 37)
+    table = stats.run_distribution(values, np.random.default_rng(0), thresholds=(1e-2,))
+    by_name = table.set_index("statistic")
+    expected = np.quantile(values, stats.QUANTILES)
+    assert by_name.loc[["q10", "q25", "q50", "q75", "q90"], "value"].to_numpy() == pytest.approx(expected)
+    assert by_name.loc["below_0.01", "value"] == pytest.approx((values < 1e-2).mean())
+    assert (by_name["low"] <= by_name["value"]).all() and (by_name["value"] <= by_name["high"]).all()
+    # 2 of 4 runs diverged: quantiles interpolating toward a diverged run are inf
+    # (numpy.quantile gives NaN there), and no diverged run is a success
+    diverged = stats.run_distribution(np.array([0.002, np.inf, 0.001, np.inf]),
+                                      np.random.default_rng(0), thresholds=(1e-2,))
+    row = diverged.set_index("statistic")["value"]
+    assert row["q10"] == pytest.approx(0.0013) and row["q25"] == pytest.approx(0.00175)
+    assert np.isinf(row["q50"]) and np.isinf(row["q75"]) and np.isinf(row["q90"])
+    assert row["below_0.01"] == 0.5
+    assert not diverged[["value", "low", "high"]].isna().any().any()
+    with pytest.raises(ValueError, match="NaN"):
+        stats.run_distribution(np.array([0.1, np.nan]), np.random.default_rng(0))
+
+
+def test_success_interval_covers_the_true_fraction():
+    # 40% of runs succeed; the 95% interval over 200 runs covers 0.4 in most data sets
+    rng = np.random.default_rng(5)
+    covered = 0
+    for repeat in range(40):
+        values = np.where(rng.random(200) < 0.4, 1e-4, 1.0)
+        row = stats.run_distribution(values, np.random.default_rng(repeat), thresholds=(1e-2,),
+                                     n_boot=500).set_index("statistic").loc["below_0.01"]
+        covered += row["low"] <= 0.4 <= row["high"]
+    assert covered >= 34
+
+
+def test_distribution_table_has_every_statistic_per_setting_and_its_own_stream():
+    inf = np.inf
+    curves = make_curves({("delta", 1e-4): [0.5, 0.005, 0.0005, inf],
+                          ("bayes", 1e-2): [0.2, 0.002, 0.0002, 0.0001]})
+    table = stats.distribution(curves, thresholds=(1e-2, 1e-3))
+    assert set(table["statistic"]) == {"q10", "q25", "q50", "q75", "q90", "below_0.01", "below_0.001"}
+    delta = table[table["rule"] == "delta"].set_index("statistic")
+    assert delta.loc["below_0.01", "value"] == 0.5 and delta.loc["below_0.001", "value"] == 0.25
+    assert delta.loc["q50", "value"] == pytest.approx(np.median([0.5, 0.005, 0.0005, inf]))
+    assert (delta["n_runs"] == 4).all() and (delta["diverged_fraction"] == 0.25).all()
+    # adding a setting changes no other setting's interval
+    more = make_curves({("delta", 1e-4): [0.5, 0.005, 0.0005, inf], ("delta", 1e-3): [1.0] * 4,
+                        ("bayes", 1e-2): [0.2, 0.002, 0.0002, 0.0001]})
+    again = stats.distribution(more, thresholds=(1e-2, 1e-3))
+    again = again[(again["rule"] == "delta") & (again["rate"] == 1e-4)].set_index("statistic")
+    assert again[["low", "high"]].equals(delta[["low", "high"]])
+
+
+def test_comparison_carries_both_rules_run_distributions():
+    curves = make_curves({("delta", 1e-4): [0.4, 0.4, 0.004, 0.1], ("bayes", 1e-2): [0.2, 0.0002, 0.002, 0.2]})
+    best = stats.best_settings(stats.summarise(curves))
+    row = stats.compare_rules(curves, best, thresholds=(1e-2, 1e-3)).iloc[0]
+    assert row["delta_below_0.01"] == 0.25 and row["delta_below_0.001"] == 0.0
+    assert row["bayes_below_0.01"] == 0.5 and row["bayes_below_0.001"] == 0.25
+    assert row["bayes_q25"] == pytest.approx(np.quantile([0.2, 0.0002, 0.002, 0.2], 0.25))
+    assert row["delta_q90"] == pytest.approx(np.quantile([0.4, 0.4, 0.004, 0.1], 0.9))
+    assert "delta_q50" not in row  # the median has its own column

@@ -1,4 +1,5 @@
 from synlearn.reservoir import TITLE as RESERVOIR_TITLE
+from synlearn.reservoir.stats import PUBLISHED_STUDIES, SUCCESS_THRESHOLDS
 from synlearn.reservoir.studies import (
     expected_curve_rows,
     find_variant,
@@ -96,6 +97,13 @@ rule reservoir_statistics:
             labels={"study": "{study}", "table": "comparison"},
         ),
         sensitivity=f"{RESULTS}/reservoir/{{study}}/sensitivity.csv",
+        distribution=report(
+            f"{RESULTS}/reservoir/{{study}}/distribution.csv",
+            caption="../report/reservoir_distribution.rst",
+            category=RESERVOIR_TITLE,
+            subcategory="Statistics tables",
+            labels={"study": "{study}", "table": "distribution"},
+        ),
     log:
         f"{RESULTS}/logs/reservoir/{{study}}/statistics.log",
     benchmark:
@@ -105,20 +113,27 @@ rule reservoir_statistics:
     params:
         swept=lambda wildcards: swept_columns(STUDIES, wildcards.study),
         expected_rows=lambda wildcards: expected_curve_rows(STUDIES, wildcards.study),
+        thresholds=config["reservoir"].get(
+            "success_thresholds", list(SUCCESS_THRESHOLDS)
+        ),
         code=code_of("reservoir_statistics.py"),
     script:
         "../scripts/reservoir_statistics.py"
 
 
 # This run's headline numbers beside the published ones (Aitchison et al. 2021, Fig. 5),
-# from the main study.
+# from the main study and, when configured, the paper-protocol study.
 if "main" in STUDIES:
 
     rule reservoir_published_comparison:
-        """The main study's best classical and Bayesian MSE and their ratio beside the published values."""
+        """The best classical and Bayesian MSE and their ratio beside the published values."""
         input:
-            comparison=f"{RESULTS}/reservoir/main/comparison.csv",
-            best=f"{RESULTS}/reservoir/main/best.csv",
+            **{
+                f"{study}_{table}": f"{RESULTS}/reservoir/{study}/{table}.csv"
+                for study in PUBLISHED_STUDIES
+                if study in STUDIES
+                for table in ("comparison", "best")
+            },
         output:
             report(
                 published_table("reservoir"),

@@ -9,5 +9,6 @@ write_table(curves, snakemake.output.curves, code=code)
 # traces and rates are recorded for network 0 only: the other jobs' tables are empty
 write_table(read_tables(snakemake.input.traces), snakemake.output.traces, code=code)
 write_table(read_tables(snakemake.input.rates), snakemake.output.rates, code=code)
-for name, table in study_statistics(curves, list(snakemake.params.swept)).items():
+for name, table in study_statistics(curves, list(snakemake.params.swept),
+                                       snakemake.params.thresholds).items():
     write_table(table, snakemake.output[name], code=code)

@@ -14,6 +14,120 @@ from ..core.stats import DIVERGENCE_EXCLUSION, bootstrap_median_ci, group_rng
 
 SETTING = ["rule", "rate", "forgetting_tau"]
 PAIR = ["network", "target"]
+# Quantiles of the per-run test MSE and the thresholds below which a run counts as a
+# success: the authors' runs either lock onto their target (test MSE < 1e-3) or fail
+# (> 0.1), and the published median sits at the boundary of that split.
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+SUCCESS_THRESHOLDS = (1e-2, 1e-3)
+
+
+def quantile_name(q: float) -> str:
+    """``0.25 -> "q25"``: the column or statistic name of a quantile."""
+    return f"q{round(100 * q):d}"
+
+
+def success_name(threshold: float) -> str:
+    """``0.01 -> "below_0.01"``: the name of the fraction of runs below a threshold."""
+    return f"below_{threshold:g}"
+
+
+def _sorted_quantiles(ordered: np.ndarray, qs) -> np.ndarray:
+    """Linear-interpolation quantiles along the last axis of an ascending array that
+    may hold inf (diverged runs); an interpolation with an infinite end is inf, never
+    the NaN of ``inf - inf`` or ``0 * inf`` that ``numpy.quantile`` gives."""
+    n = ordered.shape[-1]
+    out = []
+    for q in qs:
+        position = (n - 1) * q
+        lower = int(np.floor(position))
+        upper = min(lower + 1, n - 1)
+        weight = position - lower
+        a, b = ordered[..., lower], ordered[..., upper]
+        with np.errstate(invalid="ignore"):
+            mixed = a + (b - a) * weight
+        out.append(np.where((weight == 0) | (a == b), a, mixed))
+    return np.stack(out, axis=-1)
+
+
+def run_distribution(scores: np.ndarray, rng: np.random.Generator,
+                     thresholds=SUCCESS_THRESHOLDS, quantiles=QUANTILES,
+                     n_boot: int = 2000, level: float = 0.95) -> pd.DataFrame:
+    """Quantiles and success fractions of per-run test MSEs, with bootstrap intervals.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        One test MSE per run; a diverged run is ``inf`` (it counts as a failure and
+        above every quantile it reaches), NaN is not allowed.
+    rng : numpy.random.Generator
+        The resamples; every statistic is computed on the same resamples.
+    thresholds : sequence of float
+        A run succeeds at a threshold when its test MSE is below it.
+    quantiles : sequence of float
+    n_boot : int
+    level : float
+        Coverage of the percentile-bootstrap intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per statistic (``q10`` ... ``q90``, ``below_0.01`` ...): ``statistic``,
+        ``value``, ``low``, ``high``.
+    """
+    scores = np.asarray(scores, dtype=float)
+    names = [quantile_name(q) for q in quantiles] + [success_name(t) for t in thresholds]
+    if scores.size == 0:
+        return pd.DataFrame({"statistic": names, "value": np.nan, "low": np.nan, "high": np.nan})
+    if np.isnan(scores).any():
+        raise ValueError("run_distribution got NaN; encode diverged runs as inf")
+    resampled = np.sort(scores[rng.integers(0, scores.size, (n_boot, scores.size))], axis=1)
+    limits = np.asarray(thresholds, dtype=float)
+    value = np.concatenate([_sorted_quantiles(np.sort(scores), quantiles),
+                            (scores[:, None] < limits).mean(axis=0)])
+    boot = np.concatenate([_sorted_quantiles(resampled, quantiles),
+                           (resampled[:, :, None] < limits).mean(axis=1)], axis=1)
+    tail = (1.0 - level) / 2.0
+    # No interpolation between resamples: with diverged runs it would compute inf - inf.
+    low, high = np.quantile(boot, [tail, 1.0 - tail], axis=0, method="inverted_cdf")
+    return pd.DataFrame({"statistic": names, "value": value, "low": low, "high": high})
+
+
+def distribution(curves: pd.DataFrame, by: list[str] | None = None,
+                 thresholds=SUCCESS_THRESHOLDS, seed: int = 0) -> pd.DataFrame:
+    """The per-run test-MSE distribution of every setting at every checkpoint.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        One row per run x checkpoint (see ``summarise``).
+    by : list of str
+        Extra grouping columns.
+    thresholds : sequence of float
+        Success thresholds (``SUCCESS_THRESHOLDS`` by default).
+    seed : int
+        Seed of the bootstrap; each group draws its own stream, addressed by its key.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long: ``by + SETTING + [trial, statistic, value, low, high, n_runs,
+        diverged_fraction]``, one row per statistic of ``run_distribution``.
+    """
+    by = list(by or [])
+    frames = []
+    for key, group in _scored(curves).groupby(by + SETTING + ["trial"], sort=True):
+        stats = run_distribution(group["score"].to_numpy(), group_rng(seed, ("distribution", *key)),
+                                 thresholds)
+        for column, value in zip(by + SETTING + ["trial"], key):
+            stats[column] = value
+        stats["n_runs"] = len(group)
+        stats["diverged_fraction"] = float(group["diverged"].mean())
+        frames.append(stats)
+    columns = by + SETTING + ["trial", "statistic", "value", "low", "high", "n_runs",
+                              "diverged_fraction"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
 
 
 def _scored(curves: pd.DataFrame) -> pd.DataFrame:
@@ -90,15 +204,18 @@ def best_settings(summary: pd.DataFrame, by: list[str] | None = None, trial: int
 
 def compare_rules(
     curves: pd.DataFrame, best: pd.DataFrame, challenger: str = "bayes", baseline: str = "delta",
-    by: list[str] | None = None,
+    by: list[str] | None = None, thresholds=SUCCESS_THRESHOLDS,
 ) -> pd.DataFrame:
-    """Baseline/challenger ratio of median test MSE and the challenger's win fraction.
+    """Baseline/challenger ratio of median test MSE, win fraction and run distributions.
 
     Each rule at its best setting (``best``); at every checkpoint the ratio of the two
-    medians over pairs, and the fraction of (network, target) pairs in which the
-    challenger's test MSE is lower (diverged runs lose).
+    medians over pairs, the fraction of (network, target) pairs in which the
+    challenger's test MSE is lower (diverged runs lose), and for each rule the other
+    ``QUANTILES`` of its per-run test MSE and the fraction of its runs below each of
+    ``thresholds`` (``delta_q25``, ``bayes_below_0.01``, ...).
     """
     by = list(by or [])
+    others = [q for q in QUANTILES if q != 0.5]  # the median has its own column
     scored = _scored(curves)
     chosen = best.assign(forgetting_tau=best["forgetting_tau"].fillna(0.0))
     picked = scored.merge(chosen[by + ["rule", "rate", "forgetting_tau"]], on=by + SETTING)
@@ -111,10 +228,18 @@ def compare_rules(
         med_base, med_chal = np.median(pair[baseline]), np.median(pair[challenger])
         ratio = med_base / med_chal if med_chal > 0 else np.nan
         key = key if isinstance(key, tuple) else (key,)
+        spread = []
+        for rule in (baseline, challenger):
+            values = np.sort(pair[rule].to_numpy())
+            spread += list(_sorted_quantiles(values, others)) if values.size else [np.nan] * len(others)
+            spread += [float((values < t).mean()) if values.size else np.nan for t in thresholds]
         rows.append((*key, med_base, med_chal, ratio,
-                     float((pair[challenger] < pair[baseline]).mean()), len(pair)))
+                     float((pair[challenger] < pair[baseline]).mean()), len(pair), *spread))
+    spread_columns = [f"{rule}_{name}" for rule in (baseline, challenger)
+                      for name in [quantile_name(q) for q in others] + [success_name(t) for t in thresholds]]
     return pd.DataFrame(rows, columns=by + ["trial", f"{baseline}_median", f"{challenger}_median",
-                                            "ratio", f"{challenger}_win_fraction", "n_pairs"])
+                                            "ratio", f"{challenger}_win_fraction", "n_pairs",
+                                            *spread_columns])
 
 
 def rate_sensitivity(summary: pd.DataFrame, by: list[str] | None = None,
@@ -182,21 +307,26 @@ def rates_beating_best(summary: pd.DataFrame, challenger: str = "bayes", baselin
                                             "beating_fold"])
 
 
-def study_statistics(curves: pd.DataFrame, swept: list[str]) -> dict[str, pd.DataFrame]:
+def study_statistics(curves: pd.DataFrame, swept: list[str],
+                     thresholds=SUCCESS_THRESHOLDS) -> dict[str, pd.DataFrame]:
     """All aggregate tables of one study, grouped by variant and the swept parameters.
 
-    ``summary`` (medians with intervals per setting and checkpoint), ``best`` (best rate
-    per rule), ``comparison`` (classical/Bayesian ratio and win fraction at the best
-    settings, plus which Bayesian rates beat the classical rule tuned at each
-    checkpoint) and ``sensitivity`` (spread of the median over the rate grid).
+    ``summary`` (medians with intervals per setting and checkpoint), ``distribution``
+    (quantiles and success fractions of the per-run test MSE, with intervals),
+    ``best`` (best rate per rule), ``comparison`` (classical/Bayesian ratio, win
+    fraction and both rules' run distributions at the best settings, plus which
+    Bayesian rates beat the classical rule tuned at each checkpoint) and
+    ``sensitivity`` (spread of the median over the rate grid).
     """
     by = ["variant", *swept]
+    thresholds = tuple(float(t) for t in thresholds)
     summary = summarise(curves, by=by)
     best = best_settings(summary, by=by)
-    comparison = compare_rules(curves, best, by=by).merge(
+    comparison = compare_rules(curves, best, by=by, thresholds=thresholds).merge(
         rates_beating_best(summary, by=by), on=by + ["trial"], how="left")
     sensitivity = rate_sensitivity(summary, by=by)
-    tables = {"summary": summary, "best": best, "comparison": comparison, "sensitivity": sensitivity}
+    tables = {"summary": summary, "distribution": distribution(curves, by, thresholds),
+              "best": best, "comparison": comparison, "sensitivity": sensitivity}
     # grouping needs a value for "no forgetting" (0.0); the tables write it as the per-run
     # tables do, empty (NaN), so it reads the same in every file
     return {name: _no_forgetting_as_nan(table) for name, table in tables.items()}
@@ -210,7 +340,7 @@ def _no_forgetting_as_nan(table: pd.DataFrame) -> pd.DataFrame:
 
 # --- this run against the published values -------------------------------------------
 
-PUBLISHED_COLUMNS = ["quantity", "ours_trials", "published_trials", "ours", "published",
+PUBLISHED_COLUMNS = ["study", "quantity", "ours_trials", "published_trials", "ours", "published",
                      "ratio_ours_over_published", "statistic", "source", "note"]
 
 
@@ -232,8 +362,39 @@ def _published_trials(readout: dict) -> dict[int, dict]:
     return dict(sorted(found.items()))
 
 
+# the studies set beside the published values: our default protocol and the paper's
+PUBLISHED_STUDIES = ("main", "paper")
+
+
 def published_comparison(tables: dict[str, pd.DataFrame], published: dict | None = None) -> pd.DataFrame:
     """This run's headline numbers beside the published ones (Aitchison et al. 2021, Fig. 5).
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``<study>_comparison`` and ``<study>_best`` of each study of
+        ``PUBLISHED_STUDIES`` that ran (unprefixed ``comparison`` and ``best``: ``main``).
+    published : dict, optional
+        The family's published values; default ``published_values()``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``PUBLISHED_COLUMNS``, one block of rows per study (``study_comparison``).
+    """
+    if "comparison" in tables:
+        tables = {f"main_{name}": table for name, table in tables.items()}
+    frames = [study_comparison({"comparison": tables[f"{study}_comparison"],
+                                "best": tables[f"{study}_best"]}, published).assign(study=study)
+              for study in PUBLISHED_STUDIES if f"{study}_comparison" in tables]
+    if not frames:
+        raise ValueError(f"published_comparison needs the tables of one of {PUBLISHED_STUDIES}, "
+                         f"got {sorted(tables)}")
+    return pd.concat(frames, ignore_index=True)[PUBLISHED_COLUMNS]
+
+
+def study_comparison(tables: dict[str, pd.DataFrame], published: dict | None = None) -> pd.DataFrame:
+    """One study's headline numbers beside the published ones.
 
     For every trial count with a published value (500 and 1000): the best classical and
     the best Bayesian median test MSE of the ``main`` study and their ratio (the
@@ -247,21 +408,21 @@ def published_comparison(tables: dict[str, pd.DataFrame], published: dict | None
     Parameters
     ----------
     tables : dict of str to DataFrame
-        ``comparison`` and ``best`` of the ``main`` study (one variant).
+        ``comparison`` and ``best`` of the study (one variant).
     published : dict, optional
         The family's published values; default ``published_values()``.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``PUBLISHED_COLUMNS``: one row per quantity and trial count, with
-        ``ratio_ours_over_published`` = ours / published.
+        Columns ``PUBLISHED_COLUMNS`` but ``study``: one row per quantity and trial
+        count, with ``ratio_ours_over_published`` = ours / published.
     """
     published = published_values() if published is None else published
     readout = published["readout"]
     comparison, best = tables["comparison"], tables["best"]
     if "variant" in comparison and comparison["variant"].nunique() > 1:
-        raise ValueError("published_comparison expects the main study unswept (one variant)")
+        raise ValueError("published_comparison expects an unswept study (one variant)")
     by_trial = comparison.set_index("trial")
     last = int(by_trial.index.max())
     pairs = int(by_trial.loc[last, "n_pairs"])
@@ -311,4 +472,4 @@ def published_comparison(tables: dict[str, pd.DataFrame], published: dict | None
             rows.append((quantity, last, reference, mine, value, mine / value, stat, source,
                          f"our last checkpoint ({last} trials) against the published value "
                          f"after {reference} trials"))
-    return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
+    return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS[1:])
