@@ -45,6 +45,14 @@ def sweep(study, key, values):
     return apply
 
 
+def candidates(study, entries, sweep=None):
+    def apply(config):
+        config["reservoir"]["studies"][study]["candidates"] = entries
+        if sweep is not None:
+            config["reservoir"]["studies"][study]["sweep"] = sweep
+    return apply
+
+
 defaults = lambda *path: at("reservoir", "defaults", *path)  # noqa: E731
 study = lambda name, *path: at("reservoir", "studies", name, *path)  # noqa: E731
 synapse = lambda *path: at("synapse", *path)  # noqa: E731
@@ -85,7 +93,7 @@ CASES = [
     ("defaults-zero-rate", defaults("rules", "delta")([0.0]),
      "reservoir.defaults.rules.delta[0]", "minimum of 0"),
     ("defaults-unknown-key", defaults("epochs")(3),
-     "reservoir.defaults", "unknown key 'epochs'; allowed here: forgetting_tau_ms"),
+     "reservoir.defaults", "unknown key 'epochs'; allowed here: candidates, forgetting_tau_ms"),
     ("defaults-sweep", defaults("sweep")({"network.gain": [1.0]}),
      "reservoir.defaults.sweep", "belongs to a study"),
     ("defaults-sweep-bad-key", defaults("sweep")({"network.tau": [1.0]}),
@@ -134,6 +142,22 @@ CASES = [
      'reservoir.studies.gain.sweep["protocol.learn_every"][1]', "minimum of 1"),
     ("sweep-protocol-kind", sweep("protocols", "protocol.kind", ["trials", "online"]),
      'reservoir.studies.protocols.sweep["protocol.kind"][1]', "'trials', 'continuous'"),
+    ("sweep-candidate-learn-every", candidates("main", [{}, {"protocol.learn_every": 0}]),
+     'reservoir.studies.main.candidates[1]["protocol.learn_every"]', "minimum of 1"),
+    ("sweep-candidate-readout-nan", candidates("main", [{"protocol.readout_init_std": NAN}]),
+     'reservoir.studies.main.candidates[0]["protocol.readout_init_std"]', "not a finite number"),
+    ("sweep-candidate-unknown-key", candidates("main", [{"network.tau": 1.0}]),
+     "reservoir.studies.main.candidates[0]", "sweepable keys: network.n_units"),
+    ("sweep-candidate-not-a-mapping", candidates("main", [{}, 2]),
+     "reservoir.studies.main.candidates[1]", "is not of type 'object'"),
+    ("sweep-candidate-twice", candidates("main", [{"protocol.learn_every": 2}, {}]),
+     "reservoir.studies.main.candidates[1]", "the same parameters as an earlier candidate"),
+    ("sweep-candidate-and-sweep", candidates("main", [{}], sweep={"network.gain": [1.0]}),
+     "reservoir.studies.main", "either a sweep (every combination) or candidates"),
+    ("sweep-candidate-period", candidates("main", [{}, {"target.period_ms": 1.0}]),
+     "reservoir.studies.main.candidates[1]", "at least 2"),
+    ("defaults-candidates", defaults("candidates")([{}]),
+     "reservoir.defaults.candidates", "belongs to a study"),
     ("synapse-etas-order", synapse("classical_etas")({"low": 0.1, "high": 1e-4, "count": 7}),
      "synapse.classical_etas", "must be below high"),
     ("synapse-etas-nan", synapse("classical_etas", "low")(NAN),

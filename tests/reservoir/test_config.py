@@ -44,7 +44,7 @@ def test_shipped_configs_are_valid(name):
     "edit, message, path",
     [
         (lambda c: c["reservoir"]["defaults"].update(epochs=3),
-         "unknown key 'epochs'; allowed here: forgetting_tau_ms, network", "reservoir/defaults"),
+         "unknown key 'epochs'; allowed here: candidates, forgetting_tau_ms, network", "reservoir/defaults"),
         (lambda c: c.update(sed=1), "unknown key 'sed'; allowed here: hsic, reservoir, seed, synapse", ""),
         (lambda c: c["reservoir"]["defaults"]["network"].update(n_units="500"),
          "'500' is not of type 'integer'", "reservoir/defaults/network/n_units"),
@@ -129,6 +129,22 @@ def test_sweeps_expand_to_the_cartesian_product():
     assert ablation[0].columns()["protocol_noise_std"] == 0.0
     forgetting = studies["forgetting"][0].rule_settings()
     assert sum(s.forgetting_tau is not None for s in forgetting) == 3  # one tau x 3 eta0
+
+
+def test_candidates_are_one_variant_each_with_every_changed_key_as_a_column():
+    section = load()["reservoir"]
+    section["studies"] = {"pick": {
+        "protocol": {"kind": "continuous", "readout_init_std": 1.0},
+        "candidates": [{}, {"protocol.learn_every": 1},
+                       {"protocol.readout_init_std": 0.0, "protocol.kind": "trials"}]}}
+    (variants,) = resolve_studies(section).values()
+    assert [v.name for v in variants] == ["v0", "v1", "v2"]
+    columns = [v.columns() for v in variants]
+    # a key left alone by a candidate carries the study's value
+    assert [(c["protocol_learn_every"], c["protocol_readout_init_std"], c["protocol_kind"])
+            for c in columns] == [(2, 1.0, "continuous"), (1, 1.0, "continuous"), (2, 0.0, "trials")]
+    assert [v.protocol().learn_every for v in variants] == [2, 1, 2]
+    assert variants[2].protocol().readout_init_std == 0.0 and variants[2].protocol().kind == "trials"
 
 
 def test_deep_merge_merges_mappings_and_replaces_lists():

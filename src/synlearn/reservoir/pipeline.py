@@ -14,7 +14,7 @@ import pandas as pd
 from ..core import seeding
 from .targets import four_sines, sample_periodic_gp
 from ..core.errors import ConfigError
-from .protocol import simulate_readout_learning
+from .protocol import initial_readouts, simulate_readout_learning
 from .network import make_reservoir
 from .studies import Variant
 
@@ -23,6 +23,9 @@ NETWORK_STREAM = 0
 TARGET_STREAM = 1
 TRAIN_STREAM = 2
 TEST_STREAM = 3
+# the initial readout of network i and target j: stream (NETWORK_STREAM, i, 1 + j), a
+# child of the network's address that no other draw uses
+READOUT_CHILD = 1
 
 
 def make_targets(variant: Variant, seed: int) -> pd.DataFrame:
@@ -42,9 +45,12 @@ def make_targets(variant: Variant, seed: int) -> pd.DataFrame:
         values = four_sines(1000.0 / dt, 1.2 * repeats)[None, :]
     else:
         n_steps = int(round(float(target["period_ms"]) * repeats / dt))
+        # unstandardised (the authors' targets: trial-0 errors 0.2-3 for unit prior
+        # variance) or scaled to zero mean and unit variance over the period
         values = np.vstack([
             sample_periodic_gp(1, n_steps, float(target["length_scale"]) / repeats,
-                               seeding.generator(seed, TARGET_STREAM, j))
+                               seeding.generator(seed, TARGET_STREAM, j),
+                               normalise=bool(target.get("standardise", True)))
             for j in range(variant.targets)
         ])
     n_targets, n_steps = values.shape
@@ -81,11 +87,17 @@ def run_network(variant: Variant, network: int, seed: int, targets: np.ndarray,
         int(net["n_units"]), float(net["connection_prob"]), float(net["gain"]),
         seeding.generator(seed, NETWORK_STREAM, network), float(net["readout_gain_log10_sd"]),
     )
+    protocol = variant.protocol()
+    initial = initial_readouts(
+        reservoir.n_units, protocol.readout_init_std,
+        [seeding.generator(seed, NETWORK_STREAM, network, READOUT_CHILD + j)
+         for j in range(targets.shape[0])])
     result = simulate_readout_learning(
-        reservoir, targets, variant.rule_settings(), variant.protocol(),
+        reservoir, targets, variant.rule_settings(), protocol,
         seeding.generator(seed, TRAIN_STREAM, network),
         seeding.generator(seed, TEST_STREAM, network),
         trace_targets=(0,) if network == 0 else (),
+        initial_readout=initial,
     )
     final = result.curves[result.curves["trial"] == result.curves["trial"].max()]
     logging.info("network %d: %d of %d runs diverged", network, final["diverged"].sum(), len(final))

@@ -74,6 +74,11 @@ class Protocol:
     ``noise_std`` is the standard deviation that the private noise alone would give a
     unit's x (an Ornstein-Uhlenbeck input of time constant tau), so it is comparable
     across dt.
+
+    ``readout_init_std`` is sigma_w of the initial readout ``w ~ N(0, sigma_w^2 / N)``,
+    drawn once per network x target and shared by every rule setting (0: ``w = 0``).
+    The authors' readouts did not start at zero: their trial-0 errors differ across
+    networks for the same target (Aitchison et al. 2021 result files).
     """
 
     kind: str = "trials"
@@ -88,6 +93,7 @@ class Protocol:
     test_periods: int = 3
     checkpoints: tuple[int, ...] = (0, 10, 25, 50, 100, 200, 300, 500, 700, 1000)
     divergence_bound: float = 1e4
+    readout_init_std: float = 0.0
 
     def __post_init__(self):
         if self.kind not in PROTOCOLS:
@@ -96,7 +102,7 @@ class Protocol:
             require_positive(name, getattr(self, name))
         if self.dt > self.tau:
             raise ConfigError(f"dt ({self.dt}) must not exceed tau ({self.tau})")
-        for name in ("noise_std", "pulse_ms", "pulse_amplitude"):
+        for name in ("noise_std", "pulse_ms", "pulse_amplitude", "readout_init_std"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         for name in ("learn_every", "n_test_trials", "test_periods"):
@@ -134,10 +140,10 @@ def batch_layout(n_targets: int, n_settings: int) -> tuple[np.ndarray, np.ndarra
 
 
 def readout_state(n_units: int, n_targets: int, settings: list[RuleSetting],
-                  protocol: Protocol) -> kernels.Readout:
+                  protocol: Protocol, initial_readout: np.ndarray | None = None) -> kernels.Readout:
     """The initial learning state of every (target x setting) run, as the kernels take it.
 
-    ``w = 0``; ``delta``: ``alpha_i = eta``; ``bayes``: ``alpha_i = eta0`` and, with
+    ``w = 0``, or target ``j``'s column of ``initial_readout`` for every setting; ``delta``: ``alpha_i = eta``; ``bayes``: ``alpha_i = eta0`` and, with
     forgetting, ``alpha_decay = exp(-2 learn_every dt / forgetting_tau)`` and
     ``alpha_floor = eta0 (1 - alpha_decay)`` (Aitchison et al. 2021); ``rls``: its own
     ``P = I / alpha`` (Sussillo & Abbott 2009). Runs are laid out as ``batch_layout``.
@@ -151,6 +157,8 @@ def readout_state(n_units: int, n_targets: int, settings: list[RuleSetting],
     settings : list of RuleSetting
     protocol : Protocol
         Its ``learn_every`` and ``dt`` set the forgetting per learning step.
+    initial_readout : numpy.ndarray, shape (n_units, n_targets), optional
+        The readout every run of a target starts from; default zero.
 
     Returns
     -------
@@ -185,9 +193,19 @@ def readout_state(n_units: int, n_targets: int, settings: list[RuleSetting],
     P = np.zeros((n_rls, n_units, n_units))
     for run in np.flatnonzero(rls_slot >= 0):
         P[rls_slot[run]] = np.eye(n_units) / float(settings[setting_index[run]].rate)
+    if initial_readout is None:
+        w = np.zeros((n_units, n_runs))
+    else:
+        initial_readout = np.asarray(initial_readout, dtype=np.float64)
+        if initial_readout.shape != (n_units, int(n_targets)):
+            raise ConfigError(f"initial_readout must have shape ({n_units}, {n_targets}), "
+                              f"got {initial_readout.shape}")
+        if not np.all(np.isfinite(initial_readout)):
+            raise ConfigError("initial_readout contains non-finite values")
+        w = np.ascontiguousarray(initial_readout[:, target_index])
     return kernels.Readout(
         target_index=kernels.kernel_array(target_index, np.int64),
-        w=np.zeros((n_units, n_runs)),
+        w=w,
         alpha=kernels.kernel_array(alpha, np.float64),
         alpha_decay=kernels.kernel_array(alpha_decay, np.float64),
         alpha_floor=kernels.kernel_array(alpha_floor, np.float64),
@@ -196,6 +214,24 @@ def readout_state(n_units: int, n_targets: int, settings: list[RuleSetting],
         P=kernels.kernel_array(P, np.float64),
         diverged=np.zeros(n_runs, dtype=np.bool_),
     )
+
+
+def initial_readouts(n_units: int, std: float, generators) -> np.ndarray | None:
+    """Initial readouts ``w ~ N(0, std^2 / N)``, one column per target (None if std = 0).
+
+    Parameters
+    ----------
+    n_units : int
+    std : float
+        sigma_w; the readout output ``w . r`` then has a variance of about
+        ``std^2 * mean(r^2)``, whatever N.
+    generators : sequence of numpy.random.Generator
+        One per target, so a target's readout does not depend on how many targets run.
+    """
+    if std == 0:
+        return None
+    return np.column_stack([std / math.sqrt(n_units) * rng.standard_normal(n_units)
+                            for rng in generators])
 
 
 def frozen_copy(readout: kernels.Readout) -> kernels.Readout:
@@ -257,6 +293,7 @@ def simulate_readout_learning(
     train_rng: np.random.Generator,
     test_seed_rng: np.random.Generator,
     trace_targets: tuple[int, ...] = (),
+    initial_readout: np.ndarray | None = None,
 ) -> ReadoutResult:
     """Train every (target x setting) readout on one reservoir and test at checkpoints.
 
@@ -281,6 +318,9 @@ def simulate_readout_learning(
         Used once, to seed the test trials: every checkpoint sees the same test trials.
     trace_targets : tuple of int
         Target indices for which traces and per-synapse rates are recorded.
+    initial_readout : numpy.ndarray, shape (n_units, n_targets), optional
+        Where each target's readout starts (every setting of a target from the same
+        weights); default zero. See ``initial_readouts``.
 
     Returns
     -------
@@ -298,7 +338,7 @@ def simulate_readout_learning(
         raise ConfigError(f"trace_targets {bad} out of range for {targets.shape[0]} targets")
 
     network = network_state(reservoir)
-    readout = readout_state(reservoir.n_units, targets.shape[0], settings, protocol)
+    readout = readout_state(reservoir.n_units, targets.shape[0], settings, protocol, initial_readout)
     scalars = protocol_scalars(protocol)
     target_index, setting_index = batch_layout(targets.shape[0], len(settings))
     n_runs = target_index.size

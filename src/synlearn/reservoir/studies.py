@@ -19,8 +19,9 @@ from .protocol import Protocol, RuleSetting
 
 SWEEPABLE = {
     "network": ("n_units", "connection_prob", "gain", "readout_gain_log10_sd"),
-    "target": ("kind", "period_ms", "length_scale", "repeats"),
-    "protocol": ("kind", "noise_std", "pulse_ms", "pulse_amplitude", "learn_every", "init_std"),
+    "target": ("kind", "period_ms", "length_scale", "repeats", "standardise"),
+    "protocol": ("kind", "noise_std", "pulse_ms", "pulse_amplitude", "learn_every", "init_std",
+                 "test_periods", "n_test_trials", "readout_init_std"),
 }
 
 
@@ -73,6 +74,7 @@ class Variant:
             pulse_amplitude=float(p["pulse_amplitude"]), n_test_trials=int(p["n_test_trials"]),
             test_periods=int(p["test_periods"]), checkpoints=tuple(int(c) for c in p["checkpoints"]),
             divergence_bound=float(p["divergence_bound"]),
+            readout_init_std=float(p.get("readout_init_std", 0.0)),
         )
 
     def columns(self) -> dict[str, Any]:
@@ -106,28 +108,30 @@ def resolve_studies(reservoir_config: dict, schema: dict | None = None) -> dict[
         the minimum of 0`` or ``reservoir.defaults.sweep: ...``.
     """
     defaults = reservoir_config["defaults"]
-    if "sweep" in defaults:
-        raise ConfigError("reservoir.defaults.sweep: a sweep belongs to a study "
-                          "(reservoir.studies.<name>.sweep), not to the defaults")
+    for key in ("sweep", "candidates"):
+        if key in defaults:
+            what = "a sweep" if key == "sweep" else "a list of candidates"
+            raise ConfigError(f"reservoir.defaults.{key}: {what} belongs to a study "
+                              f"(reservoir.studies.<name>.{key}), not to the defaults")
     studies = {}
     for study, override in reservoir_config["studies"].items():
         override = dict(override or {})
         sweep = override.pop("sweep", {}) or {}
+        candidates = override.pop("candidates", None)
+        if candidates is not None and sweep:
+            raise ConfigError(f"reservoir.studies.{study}: give either a sweep (every "
+                              f"combination) or candidates (one variant each), not both")
         params = deep_merge(defaults, override)
         for key, values in sweep.items():
             where = f'reservoir.studies.{study}.sweep["{key}"]'
-            section, _, leaf = key.partition(".")
-            if leaf not in SWEEPABLE.get(section, ()):
-                allowed = ", ".join(f"{s}.{k}" for s, keys in SWEEPABLE.items() for k in keys)
-                raise ConfigError(f"{where}: {key!r} cannot be swept; sweepable keys: {allowed}")
             if not isinstance(values, list) or not values:
+                _check_sweepable(key, where)
                 raise ConfigError(f"{where}: a sweep is a non-empty list of values, got {values!r}")
-            if schema is not None:
-                from ..core.config import check_value
-
-                leaf_schema = schema["$defs"]["parameters"]["properties"][section]["properties"][leaf]
-                for index, value in enumerate(values):
-                    check_value(value, leaf_schema, schema, f"{where}[{index}]")
+            for index, value in enumerate(values):
+                _check_swept_value(key, value, schema, where, f"{where}[{index}]")
+        if candidates is not None:
+            studies[study] = _candidate_variants(study, params, override, candidates, schema)
+            continue
         keys = list(sweep)
         variants = []
         for index, point in enumerate(itertools.product(*(sweep[k] for k in keys))):
@@ -141,6 +145,68 @@ def resolve_studies(reservoir_config: dict, schema: dict | None = None) -> dict[
             variants.append(Variant(study, f"v{index}", resolved, swept))
         studies[study] = variants
     return studies
+
+
+def _check_sweepable(key: str, where: str) -> None:
+    section, _, leaf = key.partition(".")
+    if leaf not in SWEEPABLE.get(section, ()):
+        allowed = ", ".join(f"{s}.{k}" for s, keys in SWEEPABLE.items() for k in keys)
+        raise ConfigError(f"{where}: {key!r} cannot be swept; sweepable keys: {allowed}")
+
+
+def _check_swept_value(key: str, value: Any, schema: dict | None, where: str, at: str) -> None:
+    """A swept or candidate value is validated as the key it sets."""
+    _check_sweepable(key, where)
+    if schema is not None:
+        from ..core.config import check_value
+
+        section, _, leaf = key.partition(".")
+        leaf_schema = schema["$defs"]["parameters"]["properties"][section]["properties"][leaf]
+        check_value(value, leaf_schema, schema, at)
+
+
+def _candidate_variants(study: str, params: dict, override: dict, candidates: Any,
+                        schema: dict | None) -> list[Variant]:
+    """One variant per candidate: the study's parameters with a few dotted keys changed.
+
+    Every variant carries every key that any candidate changes (the others at the
+    study's value), so the tables have one column per such key, as for a sweep.
+    """
+    where = f"reservoir.studies.{study}.candidates"
+    if not isinstance(candidates, list) or not candidates:
+        raise ConfigError(f"{where}: candidates are a non-empty list of mappings "
+                          f"(dotted key: value), got {candidates!r}")
+    keys: list[str] = []
+    for index, candidate in enumerate(candidates):
+        if not isinstance(candidate, dict):
+            raise ConfigError(f"{where}[{index}]: a candidate is a mapping of dotted keys to "
+                              f"values ({{}} for the study's own parameters), got {candidate!r}")
+        for key, value in candidate.items():
+            _check_swept_value(key, value, schema, f"{where}[{index}]", f'{where}[{index}]["{key}"]')
+            if key not in keys:
+                keys.append(key)
+    variants = []
+    for index, candidate in enumerate(candidates):
+        resolved = copy.deepcopy(params)
+        for key, value in candidate.items():
+            section, _, leaf = key.partition(".")
+            resolved[section][leaf] = value
+        swept = {}
+        for key in keys:
+            section, _, leaf = key.partition(".")
+            swept[key] = resolved[section].get(leaf)
+        if any(value is None for value in swept.values()):
+            missing = [key for key, value in swept.items() if value is None]
+            raise ConfigError(f"{where}[{index}]: no value for {', '.join(missing)} in the "
+                              f"defaults or the study; set it in every candidate")
+        if swept in [v.swept for v in variants]:
+            raise ConfigError(f"{where}[{index}]: the same parameters as an earlier candidate")
+        try:
+            _check_parameters(resolved, override, {}, study)
+        except ConfigError as error:
+            raise ConfigError(f"{where}[{index}]: {error}") from None
+        variants.append(Variant(study, f"v{index}", resolved, swept))
+    return variants
 
 
 def _blame(key: str, study: str, override: dict, sweep_index: dict[str, int]) -> str:
