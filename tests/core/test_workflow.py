@@ -162,12 +162,19 @@ def grouped_profile(work):
     return folder
 
 
+# One study or feedback type per family, with every kind of job (targets, training,
+# per-feedback and per-seed summaries, statistics, comparisons): every kind of group of
+# the profile, at a fraction of the whole pipeline's cost.
+GROUPED_TABLES = ("results/reservoir/main/", "results/reservoir/paper_candidates/",
+                  "results/synapse/linear/", "results/hsic/networks/", "results/hsic/memory/")
+
+
 def test_the_cluster_groups_build_every_table_with_the_same_bytes(quick_run, tmp_path):
-    """Every table of the quick pipeline again (every training, statistics and
-    comparison job; not the figures, which are redrawn from identical tables), through
-    the SLURM profile's groups, one submission per group: each CSV equals that of the
-    local ``--cores 2`` run. The killed-run test below adds ``--cores 1``, the
-    figure-rebuild test a figure's bytes."""
+    """The tables of a study or feedback type per family again (their training,
+    statistics and comparison jobs; not the figures, which are redrawn from identical
+    tables), through the SLURM profile's groups, one submission per group: each CSV
+    equals that of the local ``--cores 2`` run. The killed-run test below adds
+    ``--cores 1``, the figure-rebuild test a figure's bytes."""
     work, _ = quick_run
     grouped = tmp_path / "grouped"
     grouped.mkdir()
@@ -175,15 +182,15 @@ def test_the_cluster_groups_build_every_table_with_the_same_bytes(quick_run, tmp
         shutil.copytree(work / item, grouped / item, ignore=shutil.ignore_patterns("__pycache__")) \
             if (work / item).is_dir() else shutil.copy(work / item, grouped / item)
     tables = sorted(str(path.relative_to(work)) for path in (work / "results").rglob("*.csv")
-                    if "benchmarks" not in path.parts)
-    assert len(tables) > 100
+                    if "benchmarks" not in path.parts and str(path.relative_to(work)).startswith(GROUPED_TABLES))
+    assert len(tables) > 30
     # the targets before --configfile, which takes every value that follows it
     result = snakemake("--profile", str(grouped_profile(grouped)), *tables, "--configfile",
                        "config/quick.yaml", cwd=grouped)
     assert "Submitted group job" in result.stdout + result.stderr
     outputs = sorted(str(path.relative_to(grouped)) for path in (grouped / "results").rglob("*.csv")
                      if "benchmarks" not in path.parts)
-    assert outputs == tables
+    assert set(tables) <= set(outputs)  # and the tables they are computed from
     differing = [str(path) for path in outputs
                  if (grouped / path).read_bytes() != (work / path).read_bytes()]
     assert differing == []
@@ -225,7 +232,6 @@ def planned_rules(work):
 
 @pytest.mark.parametrize("edited, families", [
     ("reservoir/kernels.py", {"reservoir"}),
-    ("reservoir/studies.py", {"reservoir"}),
     ("synapse/kernels.py", {"synapse"}),
     ("hsic/objective.py", {"hsic"}),
     ("core/io.py", {"reservoir", "synapse", "hsic"}),

@@ -31,6 +31,7 @@ STUDIES = {
     "length": (DELTA + BAYES, [({"target_repeats": r}, {"repeats": r}) for r in (1, 2)]),
     "protocols": (DELTA + BAYES, [({"protocol_kind": k}, {"kind": k, "noise_std": 0.0})
                                   for k in ("trials", "continuous")]),
+    "paper": (DELTA + BAYES, [({}, {"kind": "continuous", "noise_std": 0.0, "gain_log10_sd": 0.0})]),
     "ablation": (DELTA + BAYES, [
         ({"protocol_noise_std": n, "network_readout_gain_log10_sd": h},
          {"noise_std": n, "gain_log10_sd": h})
@@ -105,6 +106,7 @@ EXPECTED = {
     "ablation": (2, "noise 0.05, het. 0.5"),
     "protocols": (2, "classical (delta), best rate"),
     "forgetting": (1, "Bayesian, forgetting tau 0.2 s"),
+    "paper": (2, "published, Bayesian"),
 }
 
 
@@ -159,3 +161,68 @@ def test_diverged_runs_are_counted_in_the_legend():
     assert ax.get_lines()[0].get_label() == "Bayesian, 3 of 4 runs diverged"
     _curve(ax, rows.assign(diverged_fraction=0.0), "blue", "delta")
     assert ax.get_lines()[1].get_label() == "delta"
+
+
+def study_tables(tables, study, names):
+    return {f"{study}_{name}": tables[f"{study}_{name}"] for name in names}
+
+
+@pytest.mark.parametrize("study", sorted(STUDIES))
+def test_every_study_has_its_error_cdf_and_success_figures(tables, study):
+    from synlearn.reservoir import figures
+
+    declared = {f.name: f for f in figures({"studies": {name: {} for name in STUDIES}})}
+    n_variants = tables[f"{study}_best"]["variant"].nunique()
+    # three checkpoints where the study has them (this one has two after the start)
+    n_cdf = len(plots._cdf_trials(tables[f"{study}_curves"]["trial"].unique()))
+    assert n_cdf == min(3, len([t for t in CHECKPOINTS if t > 0]))
+    for suffix, columns in (("error_cdf", n_cdf), ("success", 2)):
+        figure_spec = declared[f"reservoir_{study}_{suffix}"]
+        shown = {key: tables[key] for key in figure_spec.tables}
+        before = rc_snapshot()
+        figure = getattr(plots, figure_spec.function)(shown)
+        assert rc_snapshot() == before
+        # one row of panels per variant: the checkpoints, or the 2 success thresholds
+        assert len(figure.axes) == n_variants * columns, (study, suffix)
+        assert_figure_style(figure)
+        rules = set(tables[f"{study}_best"].dropna(subset=["rate"])["rule"])
+        texts = " ".join(legend_texts(figure))
+        for rule in rules:
+            assert plots.RULE_LABELS[rule] in texts, (study, suffix, texts)
+        facts = plots.facts(figure_spec.function, shown)
+        assert facts["study"] == study
+        assert {row["rule"] for row in facts["rows"]} == rules
+
+
+def test_error_cdf_counts_runs_and_stops_below_one_for_diverged_runs(tables):
+    shown = study_tables(tables, "main", ("curves", "best", "distribution"))
+    curves = shown["main_curves"].copy()
+    best = shown["main_best"].set_index("rule")
+    rate = best.loc["delta", "rate"]
+    chosen = (curves["rule"] == "delta") & (curves["rate"] == rate) & (curves["trial"] == 5)
+    first = curves.index[chosen][0]
+    curves.loc[first, ["test_mse", "diverged"]] = [np.nan, True]
+    shown["main_curves"] = curves
+    figure = plots.error_cdf(shown)
+    last_panel = figure.axes[-1]
+    label = f"classical (delta) {rate:g} (2 runs, 1 diverged)"
+    lines = [line for line in last_panel.get_lines() if line.get_label() == label]
+    assert lines, legend_texts(figure)
+    assert lines[0].get_ydata().max() == pytest.approx(0.5)
+
+
+def test_success_facts_name_the_first_trial_past_one_half():
+    rows = []
+    for trial, fraction in ((0, 0.0), (10, 0.25), (20, 0.75), (30, 1.0)):
+        for statistic, value in (("below_0.01", fraction), ("below_0.001", 0.0), ("q50", 0.1)):
+            rows.append({"variant": "v0", "rule": "bayes", "rate": 0.01, "forgetting_tau": np.nan,
+                         "trial": trial, "statistic": statistic, "value": value, "low": value,
+                         "high": value, "n_runs": 4, "diverged_fraction": 0.0})
+    best = pd.DataFrame([{"variant": "v0", "rule": "bayes", "rate": 0.01, "forgetting_tau": np.nan,
+                          "trial": 30, "median": 0.1, "excluded_fraction": 0.0}])
+    facts = plots.facts("success_fraction", {"paper_distribution": pd.DataFrame(rows),
+                                             "paper_best": best})
+    assert facts["study"] == "paper" and facts["last"] == 30
+    (row,) = facts["rows"]
+    assert row["half_crossed_at"] == {"below_0.01": 20, "below_0.001": None}
+    assert row["below_0.01"]["value"] == 1.0

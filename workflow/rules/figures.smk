@@ -6,7 +6,7 @@ for _family in CONFIGURED:
                 f"figure_{_figure.name}"
             input:
                 **{key: f"{RESULTS}/{path}" for key, path in _figure.tables.items()},
-                caption_template=caption_template(_figure.name),
+                caption_template=caption_template(_figure.template),
             output:
                 # The caption is rendered by this rule, after drawing, with the run's
                 # numbers; the report reads it as a source file, hence the absolute path.

@@ -26,11 +26,20 @@ class Figure:
         ``matplotlib.figure.Figure``.
     tables : dict of str to str
         Argument name -> table path relative to the results folder.
+    caption : str
+        Stem of the caption template ``workflow/report/<caption>.rst``; empty: ``name``.
+        Figures drawn by one function for several studies share one template.
     """
 
     name: str
     function: str
     tables: dict[str, str] = field(default_factory=dict)
+    caption: str = ""
+
+    @property
+    def template(self) -> str:
+        """Stem of the caption template this figure renders."""
+        return self.caption or self.name
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,11 @@ does not compile its kernels):
 - ``Protocol``, ``RuleSetting``, ``simulate_readout_learning``: one batched experiment;
 - ``resolve_studies``: the config's studies as variants;
 - ``make_targets``, ``run_network``, ``compile_kernels``: the workflow's steps;
-- ``study_statistics``: the aggregate tables of one study.
+- ``study_statistics``: the aggregate tables of one study;
+- ``DeltaReadout``, ``BayesianReadout``, ``RLSReadout``: the three readout rules as a
+  library, on the pipeline's kernels, for states you supply;
+- ``BayesianReadoutNode``: the Bayesian readout as a reservoirpy node (needs the
+  optional reservoirpy >= 0.4; imported only when asked for).
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ _EXPORTS = {
     "run_network": "pipeline",
     "compile_kernels": "pipeline",
     "study_statistics": "stats",
+    "DeltaReadout": "readouts",
+    "BayesianReadout": "readouts",
+    "RLSReadout": "readouts",
+    "BayesianReadoutNode": "reservoirpy_nodes",
 }
 __all__ = ["TITLE", "figures", *_EXPORTS]
 
@@ -52,6 +60,7 @@ _FIGURE_TABLES = {
     "ablation": {"ablation": ["comparison"]},
     "protocols": {"protocols": ["summary", "best"]},
     "forgetting": {"forgetting": ["summary"]},
+    "paper": {"paper": ["summary", "best", "distribution"], "main": ["best", "distribution"]},
 }
 
 
@@ -66,8 +75,9 @@ def figures(section: dict) -> list[Figure]:
     Returns
     -------
     list of Figure
-        One per figure whose required study is configured; the tables are
-        ``reservoir/<study>/<table>.csv``.
+        One per figure whose required study is configured, and two per study (the
+        empirical CDF of the per-run test MSE and the success fraction against
+        trials); the tables are ``reservoir/<study>/<table>.csv``.
     """
     studies = section.get("studies") or {}
     declared = []
@@ -82,6 +92,18 @@ def figures(section: dict) -> list[Figure]:
             for table in names
         }
         declared.append(Figure(f"reservoir_{name}", name, tables))
+    # every study's per-run error distribution: one template per kind, the study named
+    for study in studies:
+        declared.append(Figure(
+            f"reservoir_{study}_error_cdf", "error_cdf",
+            {f"{study}_{table}": f"reservoir/{study}/{table}.csv"
+             for table in ("curves", "best", "distribution")},
+            caption="reservoir_error_cdf"))
+        declared.append(Figure(
+            f"reservoir_{study}_success", "success_fraction",
+            {f"{study}_{table}": f"reservoir/{study}/{table}.csv"
+             for table in ("distribution", "best")},
+            caption="reservoir_success_fraction"))
     return declared
 
 

@@ -448,6 +448,233 @@ def forgetting(tables: dict[str, pd.DataFrame]) -> Figure:
 # picks what it shows (best rates, checkpoints, traced rates) are the figure's own.
 
 
+def _published_medians() -> dict[str, dict[int, float]]:
+    """The published medians by rule and trial count (``published.yaml``)."""
+    from .stats import _published_trials, published_values
+
+    readout = published_values()["readout"]
+    return {rule: {trial: values[key]["mse"] for trial, values in _published_trials(readout).items()}
+            for rule, key in (("delta", "classical"), ("bayes", "bayesian"))}
+
+
+@styled
+def paper(tables: dict[str, pd.DataFrame]) -> Figure:
+    """The paper-protocol study against the published medians and our default protocol.
+
+    Left: median test MSE with the interquartile range over runs against trials, each
+    rule at its best rate, and the published medians after 500 and 1000 trials
+    (Aitchison et al. 2021, Fig. 5) as open markers. Right: the fraction of runs below
+    the first success threshold, the ``paper`` study solid, the ``main`` study dashed.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``paper_summary``, ``paper_best``, ``paper_distribution`` and optionally the
+        same of ``main``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = StyledFigure(figsize=(10, 4))
+    left, right = fig.subplots(1, 2)
+    best = _best_rows(tables["paper_summary"], tables["paper_best"])
+    spread = _best_rows(tables["paper_distribution"], tables["paper_best"])
+    published = _published_medians()
+    for rule, group in best.groupby("rule"):
+        group = group.sort_values("trial")
+        rate = group["rate"].iloc[0]
+        quartiles = spread[spread["rule"] == rule].pivot_table(index="trial", columns="statistic",
+                                                               values="value").sort_index()
+        left.plot(group["trial"], _finite(group["median"]), color=RULE_COLORS[rule], marker="o",
+                  markersize=3, label=f"{RULE_LABELS[rule]} {rate:g}" + _diverged_note(group))
+        left.fill_between(quartiles.index, _finite(quartiles["q25"]), _finite(quartiles["q75"]),
+                          color=RULE_COLORS[rule], alpha=0.15, linewidth=0)
+        points = published.get(rule, {})
+        left.plot(list(points), list(points.values()), linestyle="none", marker="D",
+                  markerfacecolor="none", color=RULE_COLORS[rule], label=f"published, {RULE_LABELS[rule]}")
+    _setup_curve_axes(left, "paper protocol: median and quartiles")
+    left.set_ylabel("test MSE (median, quartiles over runs)")
+    left.legend(fontsize=7)
+    thresholds = _thresholds(tables["paper_distribution"])
+    name = f"below_{thresholds[0]:g}"
+    for study, linestyle in (("paper", "-"), ("main", "--")):
+        if f"{study}_distribution" not in tables:
+            continue
+        rows = _best_rows(tables[f"{study}_distribution"], tables[f"{study}_best"])
+        rows = rows[rows["statistic"] == name]
+        for rule, group in rows.groupby("rule"):
+            group = group.sort_values("trial")
+            right.plot(group["trial"], group["value"], color=RULE_COLORS[rule], linestyle=linestyle,
+                       marker="o", markersize=3, label=f"{study}: {RULE_LABELS[rule]} {group['rate'].iloc[0]:g}")
+            right.fill_between(group["trial"], group["low"], group["high"], color=RULE_COLORS[rule],
+                               alpha=0.12, linewidth=0)
+    right.axhline(0.5, color="0.5", linestyle=":", linewidth=0.8)
+    right.set_xscale("symlog", linthresh=10)
+    right.set_ylim(-0.02, 1.02)
+    right.set_xlabel("training trials")
+    right.set_ylabel(f"fraction of runs with test MSE < {thresholds[0]:g}")
+    right.set_title("successful runs: paper protocol vs ours")
+    right.legend(fontsize=7)
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
+# --- per-run error distributions (every study) -------------------------------------
+
+def _study_of(tables: dict[str, pd.DataFrame], table: str) -> str:
+    """The study whose ``<study>_<table>`` is among ``tables``."""
+    suffix = f"_{table}"
+    found = [key[: -len(suffix)] for key in tables if key.endswith(suffix)]
+    if len(found) != 1:
+        raise KeyError(f"expected one '<study>{suffix}' table, got {sorted(tables)}")
+    return found[0]
+
+
+def _variant_labels(best: pd.DataFrame) -> dict[str, str]:
+    """``v0 -> "network_gain = 1.5"``: each variant named by its swept values."""
+    swept = [c for c in best.columns if c.split("_", 1)[0] in ("network", "target", "protocol")]
+    labels = {}
+    for variant, rows in best.groupby("variant", sort=True):
+        first = rows.iloc[0]
+        labels[variant] = ", ".join(f"{c.split('_', 1)[1]} = {_plain(first[c])}" for c in swept)
+    return labels
+
+
+def _cdf_trials(trials, wanted=(100, 500, 1000)) -> list[int]:
+    """Three checkpoints: 100, 500 and 1000 trials if recorded, else three spread over
+    the recorded ones after the start."""
+    trials = sorted(int(t) for t in trials)
+    chosen = [t for t in wanted if t in trials]
+    if len(chosen) == len(wanted):
+        return chosen
+    later = [t for t in trials if t > 0] or trials
+    picks = [later[round(i * (len(later) - 1) / 2)] for i in range(3)]
+    return sorted(set(picks))
+
+
+def _best_runs(curves: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
+    """The per-run rows of each rule's best setting (per variant), with ``score``: the
+    test MSE, inf for a diverged run."""
+    keys = ["variant", "rule", "rate", "forgetting_tau"]
+    chosen = best.dropna(subset=["rate"])[keys].assign(
+        forgetting_tau=lambda rows: rows["forgetting_tau"].fillna(0.0))
+    runs = curves.assign(forgetting_tau=curves["forgetting_tau"].fillna(0.0)).merge(chosen, on=keys)
+    return runs.assign(score=np.where(runs["diverged"], np.inf, runs["test_mse"]))
+
+
+def _thresholds(distribution: pd.DataFrame) -> list[float]:
+    names = [s for s in distribution["statistic"].unique() if s.startswith("below_")]
+    return sorted((float(name.split("_", 1)[1]) for name in names), reverse=True)
+
+
+@styled
+def error_cdf(tables: dict[str, pd.DataFrame]) -> Figure:
+    """Empirical CDF of the per-run test MSE at three checkpoints, best setting of each rule.
+
+    One panel per checkpoint (100, 500 and 1000 trials when recorded) and one row per
+    variant of the study. A diverged run counts as infinitely bad: the curve stops below
+    1 by the fraction of diverged runs. The success thresholds are dashed.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``<study>_curves``, ``<study>_best`` and ``<study>_distribution``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    study = _study_of(tables, "curves")
+    runs = _best_runs(tables[f"{study}_curves"], tables[f"{study}_best"])
+    labels = _variant_labels(tables[f"{study}_best"])
+    trials = _cdf_trials(runs["trial"].unique())
+    thresholds = _thresholds(tables[f"{study}_distribution"])
+    variants = sorted(labels)
+    fig = StyledFigure(figsize=(3.6 * len(trials), 2.9 * len(variants) + 0.4))
+    axes = fig.subplots(len(variants), len(trials), sharex=True, sharey=True, squeeze=False)
+    finite = runs["score"][np.isfinite(runs["score"]) & (runs["score"] > 0)]
+    low, high = (finite.min(), finite.max()) if len(finite) else (1e-4, 1.0)
+    for row, variant in zip(axes, variants):
+        for ax, trial in zip(row, trials):
+            at = runs[(runs["variant"] == variant) & (runs["trial"] == trial)]
+            for (rule, rate), group in at.groupby(["rule", "rate"], sort=True):
+                scores = np.sort(group["score"].to_numpy())
+                shown = scores[np.isfinite(scores)]
+                fraction = np.arange(1, shown.size + 1) / scores.size
+                diverged = scores.size - shown.size
+                note = f", {diverged} diverged" if diverged else ""
+                ax.step(shown, fraction, where="post", color=RULE_COLORS[rule],
+                        label=f"{RULE_LABELS[rule]} {rate:g} ({scores.size} runs{note})")
+            for threshold in thresholds:
+                ax.axvline(threshold, color="0.5", linestyle="--", linewidth=0.8)
+            ax.set_xscale("log")
+            ax.set_xlim(min(low, min(thresholds, default=low)) / 2, high * 2)
+            ax.set_ylim(0, 1)
+            title = f"after {trial} trials"
+            ax.set_title(f"{title}\n{labels[variant]}" if labels[variant] else title)
+            ax.legend(fontsize=6, loc="upper left")
+        row[0].set_ylabel("fraction of runs with test MSE <= x")
+    for ax in axes[-1]:
+        ax.set_xlabel("per-run test MSE")
+    fig.suptitle(f"study '{study}': per-run test MSE, best setting of each rule")
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
+@styled
+def success_fraction(tables: dict[str, pd.DataFrame]) -> Figure:
+    """Fraction of runs below each success threshold against training trials.
+
+    Each rule at its best setting (per variant), with the 95% bootstrap interval; one
+    panel per threshold, one row per variant. Half of the runs is dotted: the published
+    median sits where the Bayesian fraction crosses it.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        ``<study>_distribution`` and ``<study>_best``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    study = _study_of(tables, "distribution")
+    distribution = tables[f"{study}_distribution"]
+    best = tables[f"{study}_best"]
+    labels = _variant_labels(best)
+    thresholds = _thresholds(distribution)
+    rows = _best_rows(distribution, best, ["variant"])
+    variants = sorted(labels)
+    fig = StyledFigure(figsize=(4.2 * len(thresholds), 3.0 * len(variants) + 0.4))
+    axes = fig.subplots(len(variants), len(thresholds), sharex=True, sharey=True, squeeze=False)
+    for row, variant in zip(axes, variants):
+        for ax, threshold in zip(row, thresholds):
+            name = f"below_{threshold:g}"
+            picked = rows[(rows["variant"] == variant) & (rows["statistic"] == name)]
+            for (rule, rate), group in picked.groupby(["rule", "rate"], sort=True):
+                group = group.sort_values("trial")
+                ax.plot(group["trial"], group["value"], color=RULE_COLORS[rule], marker="o",
+                        markersize=3, label=f"{RULE_LABELS[rule]} {rate:g}")
+                ax.fill_between(group["trial"], group["low"], group["high"], color=RULE_COLORS[rule],
+                                alpha=0.2, linewidth=0)
+            ax.axhline(0.5, color="0.5", linestyle=":", linewidth=0.8)
+            ax.set_xscale("symlog", linthresh=10)
+            ax.set_ylim(-0.02, 1.02)
+            title = f"test MSE < {threshold:g}"
+            ax.set_title(f"{title}\n{labels[variant]}" if labels[variant] else title)
+            ax.legend(fontsize=6)
+        row[0].set_ylabel("fraction of runs (95% CI)")
+    for ax in axes[-1]:
+        ax.set_xlabel("training trials")
+    fig.suptitle(f"study '{study}': successful runs, best setting of each rule")
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
 def _number(value) -> float:
     return float(value) if value is not None and np.isfinite(value) else float("nan")
 
@@ -663,6 +890,81 @@ def forgetting_facts(tables: dict[str, pd.DataFrame]) -> dict:
             "bayes": curves}
 
 
+def paper_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """Per rule of the paper study (and of main when present) at the trials the issue
+    and the publication quote: median, quartiles and success fractions; the ratio."""
+    published = _published_medians()
+    studies = []
+    for study in ("paper", "main"):
+        if f"{study}_distribution" not in tables:
+            continue
+        _, rows = _distribution_rows({f"{study}_distribution": tables[f"{study}_distribution"],
+                                      f"{study}_best": tables[f"{study}_best"]})
+        trials = sorted({row["trial"] for row in rows})
+        quoted = [t for t in (100, 300, 500, 700, 1000) if t in trials] or trials[-1:]
+        by_trial = []
+        for trial in quoted:
+            at = {row["rule"]: row for row in rows if row["trial"] == trial}
+            ratio = float("nan")
+            if "delta" in at and "bayes" in at and at["bayes"]["q50"]["value"] > 0:
+                ratio = at["delta"]["q50"]["value"] / at["bayes"]["q50"]["value"]
+            by_trial.append({"trial": trial, "rules": [at[r] for r in sorted(at)], "ratio": ratio,
+                             "published": {r: published[r].get(trial) for r in published}})
+        studies.append({"study": study, "trials": quoted, "by_trial": by_trial})
+    thresholds = _thresholds(tables["paper_distribution"])
+    return {"studies": studies, "thresholds": thresholds,
+            "names": [f"below_{t:g}" for t in thresholds]}
+
+
+def _distribution_rows(tables: dict[str, pd.DataFrame]) -> tuple[str, list[dict]]:
+    """Per variant, rule (best setting) and checkpoint: every distribution statistic."""
+    study = _study_of(tables, "distribution")
+    best = tables[f"{study}_best"]
+    labels = _variant_labels(best)
+    rows = _best_rows(tables[f"{study}_distribution"], best, ["variant"])
+    out = []
+    for (variant, rule, trial), group in rows.groupby(["variant", "rule", "trial"], sort=True):
+        stats = group.set_index("statistic")
+        out.append({"variant": variant, "label": labels.get(variant, ""), "rule": rule,
+                    "rule_label": RULE_LABELS.get(rule, rule), "rate": float(group["rate"].iloc[0]),
+                    "trial": int(trial), "n_runs": int(group["n_runs"].iloc[0]),
+                    "diverged_fraction": float(group["diverged_fraction"].iloc[0]),
+                    **{name: {"value": _number(r["value"]), "low": _number(r["low"]),
+                              "high": _number(r["high"])} for name, r in stats.iterrows()}})
+    return study, out
+
+
+def error_cdf_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """The study, the checkpoints shown and, per variant and rule, the quartiles there."""
+    study, rows = _distribution_rows(tables)
+    trials = _cdf_trials({row["trial"] for row in rows})
+    return {"study": study, "trials": trials,
+            "thresholds": _thresholds(tables[f"{study}_distribution"]),
+            "rows": [row for row in rows if row["trial"] in trials]}
+
+
+def success_fraction_facts(tables: dict[str, pd.DataFrame]) -> dict:
+    """The study, its thresholds and, per variant and rule, the success fractions at the
+    last checkpoint and the first checkpoint where more than half the runs succeed."""
+    study, rows = _distribution_rows(tables)
+    thresholds = _thresholds(tables[f"{study}_distribution"])
+    last = max((row["trial"] for row in rows), default=0)
+    final = []
+    for row in rows:
+        if row["trial"] != last:
+            continue
+        crossing = {}
+        for threshold in thresholds:
+            name = f"below_{threshold:g}"
+            above_half = [r["trial"] for r in rows
+                          if (r["variant"], r["rule"]) == (row["variant"], row["rule"])
+                          and r[name]["value"] > 0.5]
+            crossing[name] = min(above_half) if above_half else None
+        final.append({**row, "half_crossed_at": crossing})
+    return {"study": study, "last": last, "thresholds": thresholds,
+            "names": [f"below_{t:g}" for t in thresholds], "rows": final}
+
+
 FACTS = {
     "example": example_facts,
     "learning_curves": learning_curves_facts,
@@ -673,6 +975,9 @@ FACTS = {
     "ablation": ablation_facts,
     "protocols": protocols_facts,
     "forgetting": forgetting_facts,
+    "paper": paper_facts,
+    "error_cdf": error_cdf_facts,
+    "success_fraction": success_fraction_facts,
 }
 
 
