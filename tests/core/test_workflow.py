@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from synlearn.core.io import read_table
+from synlearn.reservoir.studies import resolve_studies
 
 from .conftest import SNAKEMAKE, snakemake
 
@@ -53,13 +54,18 @@ def planned_submissions(dry_run_output):
     return groups, alone
 
 
-def test_slurm_dry_run_of_the_default_config_plans_at_most_40_submissions():
+def test_slurm_dry_run_of_the_default_config_plans_at_most_50_submissions():
     result = snakemake("-n", "--profile", "profiles/slurm")
     out = result.stdout + result.stderr
-    assert "214" in out.split("Job stats:", 1)[1].split("Reasons", 1)[0]  # every job planned
+    stats = out.split("Job stats:", 1)[1].split("Reasons", 1)[0]
+    counts = {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", stats, re.M)}
+    # every job planned: one training job per network of every variant, and the total
+    studies = resolve_studies(yaml.safe_load((ROOT / "config/config.yaml").read_text())["reservoir"])
+    assert counts["reservoir_train"] == sum(v.networks for vs in studies.values() for v in vs)
+    assert counts.pop("total") == sum(counts.values())
     groups, alone = planned_submissions(result.stdout)
     assert alone == 0  # every rule is in a group
-    assert 10 <= groups <= 40
+    assert 10 <= groups <= 50
 
 
 def test_the_default_config_is_found_from_any_working_directory(tmp_path):
