@@ -244,7 +244,9 @@ def planned_rules(work):
 ])
 def test_a_code_edit_reruns_exactly_the_jobs_that_depend_on_it(quick_run, edited, families):
     work, _ = quick_run
-    assert planned_rules(work) == {}
+    first = edited == "reservoir/kernels.py"
+    if first:  # once is enough: each dry run costs seconds of the suite's budget
+        assert planned_rules(work) == {}
     source = work / "src/synlearn" / edited
     original = source.read_bytes()
     try:
@@ -261,7 +263,8 @@ def test_a_code_edit_reruns_exactly_the_jobs_that_depend_on_it(quick_run, edited
     for family in families:
         assert any(name.startswith(f"{family}_") for name in planned)
         assert any(name.startswith(f"figure_{family}_") for name in planned)
-    assert planned_rules(work) == {}
+    if first:  # the edit undone: the code hash is back, nothing to rerun
+        assert planned_rules(work) == {}
 
 
 def test_a_figure_edit_reruns_only_the_figures(quick_run):
