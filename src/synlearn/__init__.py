@@ -10,7 +10,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-FAMILIES = ("reservoir", "synapse", "hsic")
+FAMILIES = ("reservoir", "synapse", "hsic", "spiking")
 
 
 def configured_families(config: dict):

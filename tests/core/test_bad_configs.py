@@ -57,6 +57,7 @@ defaults = lambda *path: at("reservoir", "defaults", *path)  # noqa: E731
 study = lambda name, *path: at("reservoir", "studies", name, *path)  # noqa: E731
 synapse = lambda *path: at("synapse", *path)  # noqa: E731
 hsic = lambda *path: at("hsic", *path)  # noqa: E731
+spiking = lambda *path: at("spiking", *path)  # noqa: E731
 
 # (case id, edit, the key path the message names, a phrase of what is allowed)
 CASES = [
@@ -190,8 +191,24 @@ CASES = [
      "hsic.tasks.xor.lr", "not a finite number"),
     ("hsic-mnist-missing", hsic("tasks", "digits", "dataset")("mnist"),
      "hsic.studies.main (task 'digits').dataset", "needs the hsic.mnist section"),
+    ("spiking-rate-negative", spiking("maze", "high_hz")(-9.0),
+     "spiking.maze.high_hz", "less than or equal to the minimum of 0"),
+    ("spiking-rates-order", spiking("maze", "low_hz")(50.0),
+     "spiking.maze.low_hz", "must be below high_hz"),
+    ("spiking-visible-size", spiking("maze", "n_visible")(784),
+     "spiking.maze.n_visible", "the digits images have 64 pixels"),
+    ("spiking-stairs-visible", spiking("stairs", "n_visible")(31),
+     "spiking.stairs.n_visible", "n_blocks x block_size = 30"),
+    ("spiking-batch-bins", spiking("batch_ms")(200.5),
+     "spiking.batch_ms", "not a whole number of bins"),
+    ("spiking-replaced-room", spiking("maze", "replaced_rooms")([5, 16]),
+     "spiking.maze.replaced_rooms[1]", "room 16 does not exist"),
+    ("spiking-switch-batches", spiking("maze", "switch_every_s")(20.1),
+     "spiking.maze.switch_every_s", "not a whole number of batches"),
+    ("spiking-mnist-folder", spiking("maze", "images")("mnist"),
+     "spiking.maze.n_visible", "the mnist images have 784 pixels"),
     ("top-unknown-key", at("sed")(1),
-     "(top level)", "unknown key 'sed'; allowed here: hsic, reservoir, seed, synapse"),
+     "(top level)", "unknown key 'sed'; allowed here: hsic, reservoir, seed, spiking, synapse"),
     ("top-seed-negative", at("seed")(-1), "seed", "minimum of 0"),
     ("top-seed-string", at("seed")("abc"), "seed", "is not of type 'integer'"),
 ]
@@ -225,7 +242,7 @@ FIRST_OF_EACH_PLACE = list({case[0].split("-")[0]: case for case in reversed(CAS
 def test_the_table_covers_every_category_in_every_place():
     assert len(CASES) >= 40
     places = {case[0].split("-")[0] for case in CASES}
-    assert places == {"defaults", "study", "sweep", "synapse", "hsic", "top"}
+    assert places == {"defaults", "study", "sweep", "synapse", "hsic", "spiking", "top"}
     assert len(FIRST_OF_EACH_PLACE) == len(places)
 
 

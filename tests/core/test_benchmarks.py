@@ -129,3 +129,24 @@ def test_hsic_case_prints_its_floors_and_peers():
     else:
         assert "PyTorch peer rows skipped" in out
     assert re.search(r"= \d+ window steps x \d+ us = \d+ CPU s", out)
+
+
+def test_readouts_case_prints_the_library_against_the_pipeline_kernels():
+    out = run_case("readouts.py", "--quick", "--sizes", "60", "--batches", "1")
+    for rule in ("delta", "bayes", "rls"):
+        (cells,) = row(out, f"{rule} N=60 B=1")
+        step, block = float(cells[2]), float(cells[4].split()[0])
+        assert 0 < step < float("inf") and 0 < block < float("inf")
+        assert float(cells[3]) == pytest.approx(step / float(cells[0].split()[0]), rel=0.02)
+
+
+def test_spiking_case_prints_its_floors():
+    out = run_case("spiking.py", "--quick", "--hidden", "10", "--samples", "20")
+    events = row(out, "floor E = event-driven input")[0]
+    assert events[2] == "1.00"  # ns, spread, x E, x F
+    dense = row(out, "floor F = the faster dense phi @ W")[0]
+    assert dense[3] == "1.00" and float(dense[2]) > 1.0  # the sparse input beats the dense one
+    for label in ("wake simulation: run_wake, K = 1", "sleep simulation: run_sleep",
+                  "simulation + learning: train_batches", "run_wake with K = 20 in one call"):
+        assert 0 < float(row(out, label)[0][0]) < float("inf"), label
+    assert re.search(r"batching gain \d+\.\d\dx", out)

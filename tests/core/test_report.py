@@ -25,6 +25,7 @@ from synlearn.reservoir import plots as reservoir_plots
 from synlearn.reservoir import stats as reservoir_stats
 from synlearn.synapse import figures as synapse_figures
 from synlearn.hsic import plots as hsic_plots
+from synlearn.spiking import plots as spiking_plots
 from synlearn.synapse import plots as synapse_plots
 from synlearn.synapse import stats as synapse_stats
 
@@ -87,7 +88,7 @@ PUBLISHED = reservoir_stats.published_values()
 
 
 def test_published_values_ship_with_the_package_and_keep_their_source():
-    for family in ("reservoir", "synapse", "hsic"):
+    for family in ("reservoir", "synapse", "hsic", "spiking"):
         assert (files(f"synlearn.{family}") / "published.yaml").is_file()
     package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     assert "*/published.yaml" in package_data["synlearn"]
@@ -200,13 +201,14 @@ def test_alpha_distribution_facts_find_the_slope():
 
 def test_every_declared_figure_has_facts_and_a_caption_template():
     for family, plots in (("reservoir", reservoir_plots), ("synapse", synapse_plots),
-                          ("hsic", hsic_plots)):
+                          ("hsic", hsic_plots), ("spiking", spiking_plots)):
         for figure in next(f for f in configured_families(QUICK) if f.name == family).figures:
             assert figure.function in plots.FACTS, figure.name
             template = (ROOT / "workflow/report" / f"{figure.template}.rst").read_text()
             assert "facts." in template, figure.name  # it quotes the run's numbers
             assert re.search(r"Sussillo & Abbott|Aitchison et al\. \(2021\), Fig|"
-                             r"Daruwalla & Lipasti \(2024\)", template), figure.name
+                             r"Daruwalla & Lipasti \(2024\)|Jimenez Rezende & Gerstner \(2014\)",
+                             template), figure.name
     with pytest.raises(KeyError, match="no facts"):
         reservoir_plots.facts("no_such_figure", {})
     # ten figures, and every study its error CDF and success fraction

@@ -20,9 +20,14 @@ from synlearn.reservoir.studies import resolve_studies
 from .conftest import SNAKEMAKE, snakemake
 
 ROOT = Path(__file__).resolve().parents[2]
+RESERVOIR_STUDIES = ("main", "force", "gain", "protocols", "ablation", "forgetting", "length",
+                     "sines", "paper", "paper_candidates")
 FIGURES = [f"reservoir_{name}" for name in (
     "example", "learning_curves", "mse_vs_rate", "mse_vs_gain", "alpha_distribution",
-    "target_length", "ablation", "protocols", "forgetting")] + [
+    "target_length", "ablation", "protocols", "forgetting", "paper")] + [
+    f"reservoir_{study}_{kind}" for study in RESERVOIR_STUDIES for kind in ("error_cdf", "success")] + [
+    f"spiking_{name}" for name in ("learning_curves", "rasters", "sensitivity", "maze_free_energy",
+                                   "maze_novelty", "novelty_statistics")] + [
     f"synapse_{name}" for name in ("timeseries", "mse_vs_eta", "rate_dependence")] + [
     f"hsic_{name}" for name in ("small_tasks", "image_task", "networks", "window", "variants",
                                 "as_published", "alignment", "memory", "closed_loop")]
@@ -240,7 +245,7 @@ def planned_rules(work):
     ("reservoir/kernels.py", {"reservoir"}),
     ("synapse/kernels.py", {"synapse"}),
     ("hsic/objective.py", {"hsic"}),
-    ("core/io.py", {"reservoir", "synapse", "hsic"}),
+    ("core/io.py", {"reservoir", "synapse", "hsic", "spiking"}),
 ])
 def test_a_code_edit_reruns_exactly_the_jobs_that_depend_on_it(quick_run, edited, families):
     work, _ = quick_run

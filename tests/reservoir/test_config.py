@@ -45,7 +45,7 @@ def test_shipped_configs_are_valid(name):
     [
         (lambda c: c["reservoir"]["defaults"].update(epochs=3),
          "unknown key 'epochs'; allowed here: candidates, forgetting_tau_ms, network", "reservoir/defaults"),
-        (lambda c: c.update(sed=1), "unknown key 'sed'; allowed here: hsic, reservoir, seed, synapse", ""),
+        (lambda c: c.update(sed=1), "unknown key 'sed'; allowed here: hsic, reservoir, seed, spiking, synapse", ""),
         (lambda c: c["reservoir"]["defaults"]["network"].update(n_units="500"),
          "'500' is not of type 'integer'", "reservoir/defaults/network/n_units"),
         (lambda c: c["reservoir"]["defaults"]["rules"].update(delta=[1e-3, 0.0]),

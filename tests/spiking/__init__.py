@@ -1,0 +1,1 @@
+"""Tests of the variational spiking network family (synlearn.spiking)."""
