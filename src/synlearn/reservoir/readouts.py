@@ -77,6 +77,19 @@ __all__ = ["DeltaReadout", "BayesianReadout", "RLSReadout"]
 # T steps; a step's arithmetic is exactly that of ``kernels._step``'s learning.
 
 
+@njit(inline="always")
+def _predict(w, s, gain, target, diverged, z, err):
+    """``z = w . (gain * s)`` and ``err = target - z`` per run; True when a run not yet
+    diverged has a non-finite error (its step must not be applied)."""
+    kernels.output(w, s, gain, z)
+    bad = False
+    for b in range(z.shape[0]):
+        err[b] = target[b] - z[b]
+        if not diverged[b] and not math.isfinite(err[b]):
+            bad = True
+    return bad
+
+
 @njit
 def _local_steps(w, alpha, states, targets, gain, rule, diverged, scratch, prior, post):
     """T steps of the delta / Bayesian rule: ``kernels.output`` then ``kernels.local_update``.
@@ -109,29 +122,20 @@ def _local_steps(w, alpha, states, targets, gain, rule, diverged, scratch, prior
         predictions).
     """
     n_steps = states.shape[0]
-    batch = w.shape[1]
     alpha_decay, alpha_floor, bayes = rule[0], rule[1], rule[2]
     z, err = scratch[0], scratch[1]
     record_prior = prior.shape[0] > 0
     record_post = post.shape[0] > 0
     for t in range(n_steps):
         s = states[t]
-        kernels.output(w, s, gain, z)
-        bad = False
-        for b in range(batch):
-            err[b] = targets[t, b] - z[b]
-            if not diverged[b] and not math.isfinite(err[b]):
-                bad = True
-        if bad:
+        if _predict(w, s, gain, targets[t], diverged, z, err):
             return t
         if record_prior:
-            for b in range(batch):
-                prior[t, b] = z[b]
+            prior[t, :] = z
         kernels.local_update(w, alpha, s, gain, err, alpha_decay, alpha_floor, bayes)
         if record_post:
             kernels.output(w, s, gain, z)
-            for b in range(batch):
-                post[t, b] = z[b]
+            post[t, :] = z
     return n_steps
 
 
@@ -163,24 +167,16 @@ def _rls_steps(P, w, states, targets, gain, diverged, scratch, vectors, prior, p
     record_post = post.shape[0] > 0
     for t in range(n_steps):
         s = states[t]
-        kernels.output(w, s, gain, z)
-        bad = False
-        for b in range(batch):
-            err[b] = targets[t, b] - z[b]
-            if not diverged[b] and not math.isfinite(err[b]):
-                bad = True
-        if bad:
+        if _predict(w, s, gain, targets[t], diverged, z, err):
             return t
         if record_prior:
-            for b in range(batch):
-                prior[t, b] = z[b]
+            prior[t, :] = z
         for b in range(batch):
             if not diverged[b]:
                 kernels.rls_update(P[b], w, b, s, gain, err[b], s_scratch, k_scratch)
         if record_post:
             kernels.output(w, s, gain, z)
-            for b in range(batch):
-                post[t, b] = z[b]
+            post[t, :] = z
     return n_steps
 
 

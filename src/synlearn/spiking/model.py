@@ -472,14 +472,20 @@ def bernoulli_log_likelihood(raster, rho_hz, dt_ms: float) -> float:
     -------
     float
     """
+    x, a = _raster_and_mean_counts(raster, rho_hz, dt_ms)
+    with np.errstate(divide="ignore"):
+        spikes = np.where(x > 0, np.log(-np.expm1(-a)), 0.0)
+    return float(np.sum(spikes) - np.sum((1.0 - x) * a))
+
+
+def _raster_and_mean_counts(raster, rho_hz, dt_ms: float) -> tuple[np.ndarray, np.ndarray]:
+    """The raster as floats and ``a = rho dt`` per bin, checked to have one shape."""
     dt = require_positive("dt_ms", dt_ms) * 1e-3
     x = np.asarray(raster, dtype=FLOAT)
     a = np.asarray(rho_hz, dtype=FLOAT) * dt
     if x.shape != a.shape:
         raise ConfigError(f"raster {x.shape} and rho_hz {a.shape} must have the same shape")
-    with np.errstate(divide="ignore"):
-        spikes = np.where(x > 0, np.log(-np.expm1(-a)), 0.0)
-    return float(np.sum(spikes) - np.sum((1.0 - x) * a))
+    return x, a
 
 
 def continuous_log_likelihood(raster, rho_hz, dt_ms: float) -> float:
@@ -501,11 +507,7 @@ def continuous_log_likelihood(raster, rho_hz, dt_ms: float) -> float:
     -------
     float
     """
-    dt = require_positive("dt_ms", dt_ms) * 1e-3
-    x = np.asarray(raster, dtype=FLOAT)
-    a = np.asarray(rho_hz, dtype=FLOAT) * dt
-    if x.shape != a.shape:
-        raise ConfigError(f"raster {x.shape} and rho_hz {a.shape} must have the same shape")
+    x, a = _raster_and_mean_counts(raster, rho_hz, dt_ms)
     with np.errstate(divide="ignore"):
         spikes = np.where(x > 0, np.log(a), 0.0)
     return float(np.sum(spikes) - np.sum(a))
