@@ -150,3 +150,13 @@ def test_spiking_case_prints_its_floors():
                   "simulation + learning: train_batches", "run_wake with K = 20 in one call"):
         assert 0 < float(row(out, label)[0][0]) < float("inf"), label
     assert re.search(r"batching gain \d+\.\d\dx", out)
+
+
+def test_hsic_conv_case_prints_its_floors():
+    out = run_case("hsic_conv.py", "--quick", "--widths", "4,8")
+    assert "== CNN 3-4-8-10, 32x32x3" in out
+    assert row(out, "floor F (its products)")[0][2] == "1.00"  # ms, spread, x F, x Fb
+    assert row(out, "floor Fb (its products)")[0][3] == "1.00"
+    for label in ("bio step (B = 8)", "back-prop step (16)"):
+        assert 0 < float(row(out, label)[0][0]) < float("inf"), label
+    assert re.search(r"projection 4-8 bio: .* 50 epochs \d+\.\d CPU h per model", out)
