@@ -11,7 +11,8 @@ import numpy as np
 
 # Each family names the purposes of its streams (its first key) in its own modules; the
 # values are part of the results' identity, and families use disjoint values so that no
-# two experiments ever draw from the same stream: reservoir 0-3, synapse 4.
+# two experiments ever draw from the same stream: reservoir 0-3, synapse 4,
+# hsic 5-10, spiking 11-23.
 
 
 def generator(base_seed: int, *key: int) -> np.random.Generator:
