@@ -245,3 +245,19 @@ def lms_twin(w, features, target, learning_rate, learn, n_steps):
         if learn:
             w -= learning_rate * np.outer(features, outputs[step] - target)
     return outputs, w
+
+
+def numeric_gradient(loss, array, step=1e-6):
+    """Central differences of ``loss()`` with respect to every entry of ``array``
+    (changed in place and restored)."""
+    grad = np.empty_like(array)
+    flat, out = array.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        keep = flat[i]
+        flat[i] = keep + step
+        up = loss()
+        flat[i] = keep - step
+        down = loss()
+        flat[i] = keep
+        out[i] = (up - down) / (2 * step)
+    return grad

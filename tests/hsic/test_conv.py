@@ -20,23 +20,7 @@ from .conv_reference import (
     block_twin, conv_input_gradient_twin, conv_twin, conv_weight_gradient_twin, pool_backward_twin,
     pool_twin,
 )
-
-STEP = 1e-6
-
-
-def numeric_gradient(loss, array):
-    """Central differences of ``loss()`` with respect to every entry of ``array``."""
-    grad = np.empty_like(array)
-    flat, out = array.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        keep = flat[i]
-        flat[i] = keep + STEP
-        up = loss()
-        flat[i] = keep - STEP
-        down = loss()
-        flat[i] = keep
-        out[i] = (up - down) / (2 * STEP)
-    return grad
+from .reference import numeric_gradient
 
 
 def random_block(rng, c_in, c_out, height, width, **geometry):

@@ -11,30 +11,12 @@ from synlearn.hsic.layers import (LAYER_NORM_EPS, MLP, Dense, Readout, make_mlp,
 from synlearn.hsic.objective import gaussian_kernel, global_signal, signal_coefficients
 from synlearn.hsic.training import BioRule, backprop_gradients, bio_window_step, cross_entropy
 
-from .reference import bias_relu_layer_norm_twin, relu_layer_norm_pull_back_twin
-
-STEP = 1e-6
-
+from .reference import bias_relu_layer_norm_twin, numeric_gradient, relu_layer_norm_pull_back_twin
 
 def layer_norm_relu(x, w, b):
     """``LN(ReLU(x W + b))`` for one sample, written out."""
     a = np.maximum(x @ w + b, 0.0)
     return (a - a.mean()) / math.sqrt(np.var(a) + LAYER_NORM_EPS)
-
-
-def numeric_gradient(loss, array):
-    """Central differences of ``loss()`` with respect to every entry of ``array``."""
-    grad = np.empty_like(array)
-    flat, out = array.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        keep = flat[i]
-        flat[i] = keep + STEP
-        up = loss()
-        flat[i] = keep - STEP
-        down = loss()
-        flat[i] = keep
-        out[i] = (up - down) / (2 * STEP)
-    return grad
 
 
 def away_from_kinks(rng, n, fan_in, fan_out):
