@@ -176,8 +176,7 @@ def grouped_profile(work):
 # One study or feedback type per family, with every kind of job (targets, training,
 # per-feedback and per-seed summaries, statistics, comparisons): every kind of group of
 # the profile, at a fraction of the whole pipeline's cost.
-GROUPED_TABLES = ("results/reservoir/main/", "results/reservoir/paper_candidates/",
-                  "results/synapse/linear/", "results/hsic/networks/", "results/hsic/memory/")
+GROUPED_TABLES = ("results/reservoir/main/", "results/synapse/linear/", "results/hsic/networks/")
 
 
 def test_the_cluster_groups_build_every_table_with_the_same_bytes(quick_run, tmp_path):
@@ -194,7 +193,7 @@ def test_the_cluster_groups_build_every_table_with_the_same_bytes(quick_run, tmp
             if (work / item).is_dir() else shutil.copy(work / item, grouped / item)
     tables = sorted(str(path.relative_to(work)) for path in (work / "results").rglob("*.csv")
                     if "benchmarks" not in path.parts and str(path.relative_to(work)).startswith(GROUPED_TABLES))
-    assert len(tables) > 30
+    assert len(tables) > 15
     # the targets before --configfile, which takes every value that follows it
     result = snakemake("--profile", str(grouped_profile(grouped)), *tables, "--configfile",
                        "config/quick.yaml", cwd=grouped)
@@ -208,7 +207,6 @@ def test_the_cluster_groups_build_every_table_with_the_same_bytes(quick_run, tmp
 
 
 @pytest.mark.parametrize("table, damage", [
-    ("reservoir/main/v0/network1/curves.csv", "empty"),
     ("reservoir/main/v0/network0/curves.csv", "truncated"),
     ("synapse/rl/seed1/summary.csv", "empty"),
 ])
@@ -241,10 +239,10 @@ def planned_rules(work):
     return {name: int(count) for name, count in rows}
 
 
+# a family's own module reruns that family only; a core module every family (each case
+# is a dry run of the whole quick workflow, so one of each kind)
 @pytest.mark.parametrize("edited, families", [
     ("reservoir/kernels.py", {"reservoir"}),
-    ("synapse/kernels.py", {"synapse"}),
-    ("hsic/objective.py", {"hsic"}),
     ("core/io.py", {"reservoir", "synapse", "hsic", "spiking"}),
 ])
 def test_a_code_edit_reruns_exactly_the_jobs_that_depend_on_it(quick_run, edited, families):
