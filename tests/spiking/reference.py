@@ -178,3 +178,18 @@ def raster_index(rasters):
     """The index of each raster (K, T, n) in ``all_rasters``."""
     flat = rasters.reshape(rasters.shape[0], -1).astype(np.int64)
     return flat @ (1 << np.arange(flat.shape[1]))
+
+
+def numeric(function, weights, field, step=1e-6):
+    """Central differences of ``function(weights)`` with respect to every entry of the
+    weight array ``field`` (a ``Weights`` field)."""
+    base = getattr(weights, field)
+    grad = np.zeros_like(base)
+    for index in np.ndindex(base.shape):
+        values = []
+        for sign in (1, -1):
+            changed = base.copy()
+            changed[index] += sign * step
+            values.append(function(weights._replace(**{field: changed})))
+        grad[index] = (values[0] - values[1]) / (2 * step)
+    return grad

@@ -12,7 +12,7 @@ from scipy.special import logsumexp
 
 from synlearn.spiking import learning, model
 
-from .reference import all_rasters, random_network, raster_index
+from .reference import all_rasters, numeric, random_network, raster_index
 
 N_V, N_H, T = 1, 2, 4
 X = np.array([[1], [0], [1], [1]], dtype=np.uint8)
@@ -97,17 +97,8 @@ def expected_free_energy(weights, params):
     return float(np.exp(evaluation.log_q) @ (evaluation.log_q - evaluation.log_p))
 
 
-def numeric_gradient(weights, params, field, step=1e-6):
-    base = getattr(weights, field)
-    grad = np.zeros_like(base)
-    for index in np.ndindex(base.shape):
-        values = []
-        for sign in (1, -1):
-            changed = base.copy()
-            changed[index] += sign * step
-            values.append(expected_free_energy(weights._replace(**{field: changed}), params))
-        grad[index] = (values[0] - values[1]) / (2 * step)
-    return grad
+def numeric_gradient(weights, params, field):
+    return numeric(lambda changed: expected_free_energy(changed, params), weights, field)
 
 
 def test_score_function_gradient_of_the_free_energy_is_unbiased(tiny):

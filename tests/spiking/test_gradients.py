@@ -6,7 +6,7 @@ import pytest
 
 from synlearn.spiking import learning, model
 
-from .reference import random_network
+from .reference import numeric, random_network
 
 
 def test_postsynaptic_factor_is_the_derivative_of_the_bin_log_likelihood():
@@ -35,19 +35,6 @@ def test_postsynaptic_factor_is_the_derivative_of_the_bin_log_likelihood():
         np.testing.assert_allclose(got - limit, x * a[small] / (2 * 0.7), rtol=0,
                                    atol=float(np.max(a[small])) ** 2)
         assert np.all(np.abs(got - limit) <= a[small])
-
-
-def numeric(function, weights, field, step=1e-6):
-    base = getattr(weights, field)
-    grad = np.zeros_like(base)
-    for index in np.ndindex(base.shape):
-        values = []
-        for sign in (1, -1):
-            changed = base.copy()
-            changed[index] += sign * step
-            values.append(function(weights._replace(**{field: changed})))
-        grad[index] = (values[0] - values[1]) / (2 * step)
-    return grad
 
 
 @pytest.mark.parametrize("dt_ms", [1.0, 10.0])
