@@ -70,9 +70,7 @@ def auc(scores, labels) -> float:
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     if n_pos == 0 or n_neg == 0:
         return math.nan
-    from scipy.stats import rankdata
-
-    ranks = rankdata(s)
+    ranks = pd.Series(s).rank(method="average").to_numpy()  # ties share their mean rank
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
