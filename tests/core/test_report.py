@@ -315,6 +315,27 @@ def test_cost_table_per_rule_from_benchmark_files(tmp_path, monkeypatch):
     assert table.loc[costs.TOTAL, "peak_max_rss_mb"] == 200.0
 
 
+def test_cost_table_prefers_the_jobs_own_cpu_records(tmp_path, monkeypatch):
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    for name in ("a/network0", "a/network1", "a/network2"):
+        bench = tmp_path / f"results/benchmarks/fam/{name}.tsv"
+        bench.parent.mkdir(parents=True, exist_ok=True)
+        bench.write_text(header + "40.0\t0:00:40\t100\tNA\t-\t-\t0\t0\t50\t15.1\n")
+    records = tmp_path / "results/logs/fam/a"
+    records.mkdir(parents=True)
+    row = "status\terror\tcpu_s\tself_cpu_s\tchildren_cpu_s\twall_s\tmax_rss_mb\n"
+    (records / "network0.cpu.tsv").write_text(row + "ok\t\t39.5\t39.5\t0\t40\t100\n")
+    (records / "network1.cpu.tsv").write_text(row + "failed\tValueError\t2.0\t2\t0\t3\t90\n")
+    patterns = {"train": r"results/benchmarks/fam/(?P<study>[a-z]+)/network(?P<network>\d+)\.tsv$"}
+    monkeypatch.chdir(tmp_path)
+    jobs = costs.read_benchmarks("results/benchmarks/fam", patterns).set_index("path")
+    # the record where it is a success; Snakemake's sampled value otherwise
+    assert jobs["cpu_time"].tolist() == [39.5, 15.1, 15.1]
+    assert jobs["recorded"].tolist() == [True, False, False]
+    table = costs.cost_table(jobs.reset_index()).set_index("rule")
+    assert table.loc["train", "cpu_s_total"] == pytest.approx(39.5 + 2 * 15.1)
+
+
 # --- the report of the quick run -----------------------------------------------------
 
 def _report_json(html, name):

@@ -3,7 +3,8 @@ rule compile_kernels:
     output:
         touch(f"{RESULTS}/.compiled/{{family}}"),
     log:
-        f"{RESULTS}/logs/{{family}}/compile_kernels.log",
+        # named like the benchmark file (the CPU record beside it pairs with that)
+        f"{RESULTS}/logs/{{family}}/compile.log",
     benchmark:
         f"{RESULTS}/benchmarks/{{family}}/compile.tsv"
     conda:

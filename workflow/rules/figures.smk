@@ -20,7 +20,8 @@ for _family in CONFIGURED:
                 pdf=f"{RESULTS}/figures/{_figure.name}.pdf",
                 caption=rendered_caption(_figure.name),
             log:
-                f"{RESULTS}/logs/figures/{_figure.name}.log",
+                # named like the benchmark file (the CPU record beside it pairs with that)
+                f"{RESULTS}/logs/{_family.name}/figures/{_figure.name}.log",
             benchmark:
                 f"{RESULTS}/benchmarks/{_family.name}/figures/{_figure.name}.tsv"
             group:

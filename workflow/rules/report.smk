@@ -15,7 +15,8 @@ rule report_costs:
             labels={"table": "compute_costs"},
         ),
     log:
-        f"{RESULTS}/logs/{{family}}/report_costs.log",
+        # named like the benchmark file (the CPU record beside it pairs with that)
+        f"{RESULTS}/logs/report/{{family}}_costs.log",
     benchmark:
         # outside the family's folder, which this job reads
         f"{RESULTS}/benchmarks/report/{{family}}_costs.tsv"

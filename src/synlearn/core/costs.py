@@ -1,4 +1,4 @@
-"""Compute cost per rule from the benchmark files Snakemake writes.
+"""Compute cost per rule from the benchmark files Snakemake writes and the jobs' own CPU records.
 
 Every rule of the workflow has a ``benchmark:`` file (one TSV per job, with columns
 ``s`` (wall seconds), ``cpu_time`` (CPU seconds), ``max_rss`` (MB), ...). This module
@@ -53,12 +53,34 @@ def rule_of(path: str, patterns: Mapping[str, str]) -> str:
     return max(sorted(matches), key=literal)
 
 
+def recorded_cpu(benchmark: Path) -> float | None:
+    """The CPU seconds a job recorded itself (``synlearn.core.io.record_cpu_at_exit``).
+
+    The record of ``results/benchmarks/<p>.tsv`` is ``results/logs/<p>.cpu.tsv``; None
+    when there is none or it is not a success. Snakemake's ``cpu_time`` is sampled
+    (every 0.5 s for 15 s, then every 30 s) and misses up to 30 s of a long job; the
+    job's own ``getrusage`` does not.
+    """
+    parts = benchmark.parts
+    if "benchmarks" not in parts:
+        return None
+    at = len(parts) - 1 - parts[::-1].index("benchmarks")
+    record = Path(*parts[:at], "logs", *parts[at + 1:]).with_suffix(".cpu.tsv")
+    if not record.is_file():
+        return None
+    table = pd.read_csv(record, sep="\t", keep_default_na=False)
+    if table.empty or table["status"].iloc[0] != "ok":
+        return None
+    return float(table["cpu_s"].iloc[0])
+
+
 def read_benchmarks(folder: str | Path, patterns: Mapping[str, str]) -> pd.DataFrame:
     """One row per benchmark file below ``folder``: its rule, wall and CPU seconds, peak RSS.
 
-    A file with several rows (``benchmark: repeat(...)``) counts as one job with the
-    mean times and the largest RSS. Values Snakemake could not measure (``NA``, ``-``)
-    are NaN.
+    The CPU seconds are the job's own record (``recorded_cpu``) where it wrote one
+    (``recorded`` is True), otherwise Snakemake's sampled ``cpu_time``. A file with
+    several rows (``benchmark: repeat(...)``) counts as one job with the mean times and
+    the largest RSS. Values Snakemake could not measure (``NA``, ``-``) are NaN.
     """
     rows = []
     for file in sorted(Path(folder).rglob("*.tsv")):
@@ -66,9 +88,11 @@ def read_benchmarks(folder: str | Path, patterns: Mapping[str, str]) -> pd.DataF
         table = pd.read_csv(file, sep="\t")
         values = {column: pd.to_numeric(table[column], errors="coerce") if column in table
                   else pd.Series([np.nan]) for column in ("s", "cpu_time", "max_rss")}
-        rows.append((path, rule_of(path, patterns), values["s"].mean(),
-                     values["cpu_time"].mean(), values["max_rss"].max()))
-    return pd.DataFrame(rows, columns=["path", "rule", "s", "cpu_time", "max_rss"])
+        own = recorded_cpu(file)
+        cpu = values["cpu_time"].mean() if own is None else own
+        rows.append((path, rule_of(path, patterns), values["s"].mean(), cpu,
+                     values["max_rss"].max(), own is not None))
+    return pd.DataFrame(rows, columns=["path", "rule", "s", "cpu_time", "max_rss", "recorded"])
 
 
 def cost_table(benchmarks: pd.DataFrame) -> pd.DataFrame:

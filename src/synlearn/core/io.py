@@ -260,7 +260,11 @@ def _module_closure(modules) -> set[Path]:
 
 
 def log_to(path: str | os.PathLike) -> None:
-    """Send this process's stderr (warnings, tracebacks) to a rule's log file."""
+    """Send this process's stderr (warnings, tracebacks) to a rule's log file.
+
+    Also records the job's CPU time at exit beside the log (``record_cpu_at_exit``,
+    ``cpu_record_path``): every workflow script starts with this call.
+    """
     import logging
     import sys
 
@@ -269,3 +273,102 @@ def log_to(path: str | os.PathLike) -> None:
     # one timestamped line per event, so a user watching results/logs/ sees progress
     logging.basicConfig(stream=stream, level=logging.INFO, force=True,
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+    record_cpu_at_exit(cpu_record_path(path))
+
+
+CPU_RECORD_COLUMNS = ["status", "error", "cpu_s", "self_cpu_s", "children_cpu_s", "wall_s",
+                      "max_rss_mb"]
+
+
+def cpu_record_path(log: str | os.PathLike) -> Path:
+    """The CPU record of a job: ``results/logs/x/y.log`` -> ``results/logs/x/y.cpu.tsv``.
+
+    Beside the log, not the benchmark file: a script knows its log, and the workflow
+    names each rule's log like its benchmark file (``logs/<p>.log``,
+    ``benchmarks/<p>.tsv``), so the two records of a job pair up by ``<p>``.
+    """
+    return Path(log).with_suffix(".cpu.tsv")
+
+
+def record_cpu_at_exit(path: str | os.PathLike) -> None:
+    """At interpreter exit, write this process's CPU time, wall time and peak RSS to ``path``.
+
+    Snakemake's ``benchmark:`` samples a job's CPU time (every 0.5 s for 15 s, then every
+    30 s), so it misses up to 30 s of every job over 15 s; ``resource.getrusage`` counts all of
+    it but the interpreter's shutdown after the record (about 0.1-0.3 s, tearing down
+    the imported libraries). The record is a TSV of one header line
+    (``CPU_RECORD_COLUMNS``) and one row:
+
+    - ``status``: ``ok``, or ``failed`` if the process ended with an uncaught exception
+      (its type in ``error``). A killed process writes nothing, and a record left by an
+      earlier run is removed now, so a missing record never hides behind an old one.
+      (``sys.exit`` with a nonzero code is not seen; no workflow script calls it.)
+    - ``cpu_s``: ``self_cpu_s`` (user + system of every thread of this process) plus
+      ``children_cpu_s`` (user + system of the child processes it has waited for, such
+      as a finished process pool).
+    - ``wall_s``: seconds since the process started (from ``/proc``; where there is no
+      ``/proc``, since this call).
+    - ``max_rss_mb``: the peak resident memory of this process or of its largest child,
+      in MiB (Snakemake's ``max_rss`` unit).
+
+    Parameters
+    ----------
+    path : path
+        The record to write (``cpu_record_path`` of the job's log); written atomically.
+    """
+    import atexit
+    import sys
+
+    target = Path(path)
+    target.unlink(missing_ok=True)
+    started = _process_start_wall() or _wall_clock()
+    outcome = {"status": "ok", "error": ""}
+    previous_hook = sys.excepthook
+
+    def note_failure(kind, value, traceback):
+        # Called for an uncaught exception before the atexit handlers run.
+        outcome.update(status="failed", error=kind.__name__)
+        previous_hook(kind, value, traceback)
+
+    sys.excepthook = note_failure
+    atexit.register(_write_cpu_record, target, started, outcome)
+
+
+def _write_cpu_record(path: Path, started: float, outcome: dict[str, str]) -> None:
+    import resource
+    import sys
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    self_cpu = own.ru_utime + own.ru_stime
+    children_cpu = children.ru_utime + children.ru_stime
+    # ru_maxrss is in KiB on Linux, in bytes on macOS
+    rss_unit = 1024**2 if sys.platform == "darwin" else 1024
+    values = [outcome["status"], outcome["error"], f"{self_cpu + children_cpu:.3f}",
+              f"{self_cpu:.3f}", f"{children_cpu:.3f}", f"{_wall_clock() - started:.3f}",
+              f"{max(own.ru_maxrss, children.ru_maxrss) / rss_unit:.1f}"]
+    with atomic_path(path) as tmp:
+        tmp.write_text("\t".join(CPU_RECORD_COLUMNS) + "\n" + "\t".join(values) + "\n")
+
+
+def _wall_clock() -> float:
+    """Seconds on the clock that ``/proc/<pid>/stat`` start times count from (since boot)."""
+    import time
+
+    if hasattr(time, "CLOCK_BOOTTIME"):
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    return time.monotonic()
+
+
+def _process_start_wall() -> float | None:
+    """When this process started, on ``_wall_clock``; None without Linux's ``/proc``."""
+    import time
+
+    if not hasattr(time, "CLOCK_BOOTTIME"):
+        return None
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        ticks = int(stat.rpartition(")")[2].split()[19])  # field 22, starttime
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
