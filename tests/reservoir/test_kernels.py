@@ -213,6 +213,54 @@ def test_kernel_tanh_does_not_depend_on_the_position_in_a_batch():
         np.testing.assert_array_equal(part[0], whole[0, start:start + width])
 
 
+@pytest.mark.parametrize("kind", ["trials", "continuous"])
+def test_one_run_steps_bit_identically_alone_and_inside_a_batch(kind):
+    # batch 1 runs its own loops (vectorised over units): they must agree bit for bit
+    reservoir = small_reservoir(n=37)
+    targets = np.sin(np.linspace(0, 2 * np.pi, 30, endpoint=False))[None, :]
+    protocol = Protocol(kind=kind, noise_std=0.1, pulse_ms=5.0)
+    settings = [RuleSetting("bayes", 1e-2), RuleSetting("delta", 2e-3), RuleSetting("rls", 1.0)]
+    network, scalars = network_state(reservoir), protocol_scalars(protocol)
+
+    def run(chosen):
+        readout = readout_state(reservoir.n_units, 1, chosen, protocol)
+        readout.w[:] = 0.1
+        batch = len(chosen)
+        sq, trace = np.zeros(batch), np.zeros((60, batch))
+        rng = np.random.default_rng(3)
+        if kind == "trials":
+            kernels.run_trials(network, readout, scalars, targets, 2, True, rng, sq, np.zeros((0, batch)))
+        else:
+            x = np.repeat(np.random.default_rng(4).standard_normal((37, 1)), batch, axis=1)
+            rates = np.tanh(x)
+            kernels.run_continuous(network, readout, scalars, targets, x, rates, 60, 0, True, rng,
+                                   sq, trace)
+        return readout, sq
+
+    batched, batched_sq = run(settings)
+    for run_index, setting in enumerate(settings):
+        alone, alone_sq = run([setting])
+        np.testing.assert_array_equal(alone.w[:, 0], batched.w[:, run_index])
+        np.testing.assert_array_equal(alone.alpha[:, 0], batched.alpha[:, run_index])
+        assert alone_sq[0] == batched_sq[run_index]
+
+
+def test_uint32_indices_step_exactly_like_int64_ones():
+    reservoir = small_reservoir(n=41)
+    network = network_state(reservoir)
+    assert network.indices.dtype == np.uint32
+    wide = network._replace(indices=network.indices.astype(np.int64))
+    rates = np.tanh(np.random.default_rng(2).standard_normal((41, 3)))
+    for batch in (1, 3):
+        narrow_out, wide_out = np.empty((41, batch)), np.empty((41, batch))
+        part = np.ascontiguousarray(rates[:, :batch])
+        kernels.recurrent_input(network.indptr, network.indices, network.J, part, narrow_out)
+        kernels.recurrent_input(wide.indptr, wide.indices, wide.J, part, wide_out)
+        np.testing.assert_array_equal(narrow_out, wide_out)
+        np.testing.assert_allclose(narrow_out, reservoir.dense_weights() @ part, rtol=1e-12,
+                                   atol=1e-14)
+
+
 def readout_after_pulse(reservoir, w, protocol, pulse_ms, seeds):
     """Readout at the start and at the end of the pulse, one trial from each seed's fresh
     state, under ``protocol`` with its pulse set to ``pulse_ms``."""

@@ -38,6 +38,38 @@ def test_a_run_is_bit_identical_alone_and_in_a_batch(kind):
                                       rows_of(alone, setting.rule, setting.rate))
 
 
+@pytest.mark.parametrize("kind", ["trials", "continuous"])
+def test_padding_the_batch_changes_no_number(kind, monkeypatch):
+    from synlearn.reservoir import protocol as protocol_module
+
+    protocol = Protocol(kind=kind, noise_std=0.05, pulse_ms=10, n_test_trials=2, test_periods=2,
+                        checkpoints=(0, 3))
+    settings = [RuleSetting("delta", 1e-3), RuleSetting("bayes", 1e-2), RuleSetting("rls", 1.0)]
+    padded = simulate(settings, protocol, n_targets=3, trace_targets=(1,))  # 9 runs -> 16
+    monkeypatch.setattr(protocol_module, "BATCH_MULTIPLE", 1)
+    unpadded = simulate(settings, protocol, n_targets=3, trace_targets=(1,))
+    for name in ("curves", "traces", "rates"):
+        pd.testing.assert_frame_equal(getattr(padded, name), getattr(unpadded, name))
+    assert len(padded.curves) == 9 * 2
+
+
+def test_pad_batch_appends_idle_runs_only():
+    from synlearn.reservoir.protocol import pad_batch
+
+    settings = [RuleSetting("delta", 1e-3), RuleSetting("bayes", 1e-2), RuleSetting("rls", 1.0)]
+    readout = readout_state(5, 3, settings, PROTOCOL)
+    padded = pad_batch(readout, 8)
+    assert padded.w.shape == (5, 16) and padded.diverged.shape == (16,)
+    for field in kernels.Readout._fields:
+        if field != "P":
+            np.testing.assert_array_equal(getattr(padded, field)[..., :9], getattr(readout, field))
+            assert getattr(padded, field).dtype == getattr(readout, field).dtype
+            assert getattr(padded, field).flags.c_contiguous
+    assert np.all(padded.alpha[:, 9:] == 0) and np.all(padded.rls_slot[9:] == -1)
+    assert np.all(padded.bayes[9:] == 0) and padded.P is readout.P
+    assert pad_batch(padded, 8) is padded
+
+
 def test_a_diverging_run_is_flagged_and_stops_alone():
     settings = [RuleSetting("delta", 1e-3), RuleSetting("delta", 5.0)]
     curves = simulate(settings).curves

@@ -244,8 +244,9 @@ class MemoryNetwork(NamedTuple):
 
     Attributes
     ----------
-    indptr, indices : ndarray of int64
-        W in CSR form (row pointers (N + 1,), column indices (nnz,)).
+    indptr, indices : ndarray of int64, ndarray of uint32
+        W in CSR form (row pointers (N + 1,), column indices (nnz,)); uint32 indices
+        halve the traffic of the product's inner loop.
     weights : ndarray of float64, shape (nnz,)
         Its values (without the gain).
     gain : float
@@ -492,7 +493,7 @@ def make_working_memory(n_inputs: int, n_outputs: int, rng: np.random.Generator,
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     w_in = rng.uniform(-1.0, 1.0, size=(n, n_inputs)) * float(settings.input_scale)
     w_fb = rng.uniform(-1.0, 1.0, size=(n, n_outputs))
-    network = MemoryNetwork(indptr, columns.astype(np.int64), _c(weights), float(settings.gain),
+    network = MemoryNetwork(indptr, columns.astype(np.uint32), _c(weights), float(settings.gain),
                             _c(w_fb), float(settings.dt / settings.tau), _c(w_in.T))
     return WorkingMemory(settings, network, memory_state(n, n_outputs))
 

@@ -61,7 +61,7 @@ class Network(NamedTuple):
     ----------
     indptr : numpy.ndarray of int64, shape (n_units + 1,)
         CSR row pointers of J.
-    indices : numpy.ndarray of int64, shape (nnz,)
+    indices : numpy.ndarray of uint32, shape (nnz,)
         CSR column indices of J.
     J : numpy.ndarray of float64, shape (nnz,)
         CSR values of J.
@@ -201,6 +201,19 @@ def euler_step(x, rates, recurrent, u, drive, z, noise, leak):
         ``dt / tau``.
     """
     n_units, batch = x.shape
+    if batch == 1:
+        # One run: loop over units on flat views, so that the loop (and its tanh)
+        # vectorises; the batch loop below would run it one unit at a time. The same
+        # operations in the same order: bit-identical to the batched path.
+        x_flat = x.reshape(n_units)
+        rates_flat = rates.reshape(n_units)
+        recurrent_flat = recurrent.reshape(n_units)
+        z_run = z[0]
+        for i in range(n_units):
+            x_flat[i] += leak * (-x_flat[i] + recurrent_flat[i] + u[i] * z_run + drive[i]) + noise[i]
+        for i in range(n_units):
+            rates_flat[i] = tanh(x_flat[i])
+        return
     for i in range(n_units):
         fb = u[i]
         drive_i = drive[i]
@@ -268,6 +281,19 @@ def local_update(w, alpha, rates, g_out, err, alpha_decay, alpha_floor, bayes):
         1.0 where the rate anneals (Bayesian rule), 0.0 where it is fixed.
     """
     n_units, batch = w.shape
+    if batch == 1:
+        # One run: vectorise over synapses instead (see ``euler_step``); bit-identical.
+        w_flat = w.reshape(n_units)
+        alpha_flat = alpha.reshape(n_units)
+        rates_flat = rates.reshape(n_units)
+        decay, floor, anneal, e = alpha_decay[0], alpha_floor[0], bayes[0], err[0]
+        for i in range(n_units):
+            s = g_out[i] * rates_flat[i]
+            a = alpha_flat[i] * decay + floor
+            a = a / (1.0 + anneal * a * s * s)
+            alpha_flat[i] = a
+            w_flat[i] += a * e * s
+        return
     for i in range(n_units):
         gain = g_out[i]
         for b in range(batch):
